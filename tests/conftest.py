@@ -1,0 +1,65 @@
+"""Test-wide fixtures: a deadline-based waiter and the no-orphan guard.
+
+Every process o2ctl (or a test) starts carries the ``O2CTL_OWNER`` mark (see
+``occ.processes``). After each test the guard waits, with a deadline, for marked processes
+started during the test to be gone, and fails the test naming any survivor (then kills it,
+so that one leak does not cascade into every later test).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from occ.processes import find_owned
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_WORKFLOWS = ROOT.parent / "shared" / "controlworkflows"
+
+
+def wait_for(cond: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> object:
+    """Poll ``cond`` until truthy; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.1f}s waiting for {what}")
+        time.sleep(0.02)
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_processes(request: pytest.FixtureRequest) -> Iterator[None]:
+    before = {p.pid for p in find_owned()}
+    yield
+    if request.node.get_closest_marker("keeps_processes"):
+        return
+    deadline = time.monotonic() + 15.0
+    left = [p for p in find_owned() if p.pid not in before]
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = [p for p in find_owned() if p.pid not in before]
+    for p in left:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except OSError:
+            try:
+                os.kill(p.pid, signal.SIGKILL)
+            except OSError:
+                pass
+    assert not left, "processes left behind by the test: " + "; ".join(
+        f"pid {p.pid} owner {p.owner}: {p.cmdline}" for p in left
+    )
+
+
+@pytest.fixture
+def shared_workflows() -> Path:
+    if not SHARED_WORKFLOWS.is_dir():
+        pytest.skip(f"the real AliECS templates are not beside the project ({SHARED_WORKFLOWS})")
+    return SHARED_WORKFLOWS
