@@ -14,6 +14,8 @@ from enum import StrEnum
 from statemachine import State, StateMachine
 from statemachine.exceptions import TransitionNotAllowed
 
+from o2ctl.core.errors import ControlError
+
 
 class EnvState(StrEnum):
     STANDBY = "STANDBY"
@@ -55,7 +57,7 @@ class EnvironmentMachine(StateMachine):  # type: ignore[misc]
     RECOVER = ERROR.to(DEPLOYED)
 
 
-class TransitionRefused(Exception):
+class TransitionRefused(ControlError):
     """An event that the state machine does not allow from the current state."""
 
 
