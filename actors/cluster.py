@@ -1,0 +1,57 @@
+"""What Ray says about the cluster, turned into the pure core's ``NodeInfo``.
+
+Node attributes come from Ray node labels (``machine_id``, ``machine_type``,
+``node_class``); ``machine_id`` defaults to the node's host name and ``node_class`` to
+``sync``. ``ray.nodes()`` is a blocking GCS call: it runs in a thread, and its answer is
+cached for a few seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from typing import Any
+
+import ray
+
+from o2ctl.core.placement import NodeInfo
+
+ATTRIBUTE_LABELS = ("machine_id", "machine_type", "node_class")
+
+
+def node_info(raw: dict[str, Any]) -> NodeInfo:
+    labels = raw.get("Labels") or {}
+    attrs = {k: str(v) for k, v in labels.items() if k in ATTRIBUTE_LABELS}
+    hostname = attrs.get("machine_id") or raw.get("NodeManagerHostname") or "localhost"
+    return NodeInfo(
+        node_id=raw["NodeID"],
+        hostname=hostname,
+        ip=raw.get("NodeManagerAddress", "127.0.0.1"),
+        attributes=attrs,
+        alive=bool(raw.get("Alive", raw.get("alive", False))),
+    )
+
+
+class NodeCache:
+    def __init__(self, max_age_s: float = 5.0) -> None:
+        self.max_age_s = max_age_s
+        self._nodes: dict[str, NodeInfo] = {}
+        self._at = 0.0
+
+    async def get(self, fresh: bool = False) -> dict[str, NodeInfo]:
+        if fresh or time.monotonic() - self._at > self.max_age_s:
+            raw = await asyncio.to_thread(ray.nodes)
+            self._nodes = {n.node_id: n for n in map(node_info, raw)}
+            self._at = time.monotonic()
+        return self._nodes
+
+
+def port_is_free(port: int) -> bool:
+    """Whether a TCP port can be bound on this host right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True

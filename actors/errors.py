@@ -1,0 +1,38 @@
+"""Errors the control plane raises to its callers (SDK, CLI, control API).
+
+They cross Ray's boundary (Ray re-raises them on the caller's side as the same type), so
+they are plain picklable exceptions with a message that says what failed, where and why.
+"""
+
+from __future__ import annotations
+
+
+from o2ctl.core.errors import ControlError
+from o2ctl.core.envfsm import TransitionRefused
+
+
+class EnvironmentBusy(ControlError):
+    """A transition is already in flight for this environment."""
+
+
+class TransitionFailed(ControlError):
+    """A transition reached some tasks but not all; the message lists each failure."""
+
+    def __init__(self, message: str, failures: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.failures = failures or []
+
+
+class DeployFailed(ControlError):
+    """Tasks could not be placed or started; nothing was left behind."""
+
+
+__all__ = ["ControlError", "TransitionRefused"]
+
+
+class DetectorBusy(ControlError):
+    """A detector is already in another environment."""
+
+
+class NotFound(ControlError):
+    """No environment, task or role with that id or path."""

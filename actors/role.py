@@ -1,0 +1,57 @@
+"""RoleActor: one per aggregating role; it folds its children's states into its own.
+
+Children report to their parent role: a task when it changes by itself (crash, end of
+run), a sub-role when its merged state changes; the environment sends one batch per role
+after each transition. When the merged state changes the role tells its own parent (a role,
+or the environment for the root), so an ERROR in a task reaches the environment in a
+couple of actor hops, with no polling. Messages are fire-and-forget and versioned, so an
+old update arriving late changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ray
+
+from o2ctl.core.aggregate import RoleAggregate
+
+
+class RoleRuntime:
+    def __init__(
+        self, env_id: str, path: str, children: dict[str, bool], parent: Any, parent_is_env: bool
+    ) -> None:
+        self.env_id = env_id
+        self.path = path
+        self.agg = RoleAggregate(children)
+        self.parent = parent
+        self.parent_is_env = parent_is_env
+        self.version = 0
+
+    def _changed(self) -> None:
+        self.version += 1
+        if self.parent is None:
+            return
+        if self.parent_is_env:
+            self.parent.root_changed.remote(self.agg.state.value, self.version)
+        else:
+            self.parent.child_changed.remote(self.path, self.agg.state.value, self.version)
+
+    def child_changed(self, path: str, state: str, version: int) -> None:
+        if self.agg.update(path, state, version):
+            self._changed()
+
+    def children_changed(self, updates: list[tuple[str, str, int]]) -> str:
+        if self.agg.update_many(updates):
+            self._changed()
+        return self.agg.state.value
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "state": self.agg.state.value,
+            "children": {p: c.state.value for p, c in self.agg.children.items()},
+        }
+
+
+RoleActor = ray.remote(num_cpus=0, max_restarts=0)(RoleRuntime)

@@ -1,0 +1,40 @@
+"""START_ACTIVITY and STOP_ACTIVITY: a run begins and ends.
+
+START_ACTIVITY takes the next run number from the controller (persistent, strictly
+increasing, never reused) and sends every task START with ``run_number``, ``runNumber``,
+``run_type`` and ``run_start_time_ms``; STOP_ACTIVITY sends STOP with the same run number.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from actors.transitions.common import fan_out, raise_if_failed
+from o2ctl.core.states import TaskState
+
+if TYPE_CHECKING:
+    from actors.environment import EnvironmentRuntime
+
+
+def _run_args(env: EnvironmentRuntime) -> dict[str, str]:
+    run = str(env.run_number)
+    return {
+        "run_number": run,
+        "runNumber": run,
+        "run_type": str(env.user_vars.get("run_type", env.settings.run_type)),
+        "run_start_time_ms": str(env.run_start_ms),
+    }
+
+
+async def start_activity(env: EnvironmentRuntime) -> None:
+    env.run_number = int(await env.controller.next_run_number.remote())
+    env.run_start_ms = int(time.time() * 1000)
+    failures = await fan_out(env, "START", TaskState.RUNNING, _run_args(env))
+    raise_if_failed(env, "START_ACTIVITY", failures)
+
+
+async def stop_activity(env: EnvironmentRuntime) -> None:
+    running = [e for e in env.tasks.values() if e.state != TaskState.CONFIGURED]
+    failures = await fan_out(env, "STOP", TaskState.CONFIGURED, _run_args(env), only=running)
+    raise_if_failed(env, "STOP_ACTIVITY", failures)

@@ -1,0 +1,53 @@
+"""CONFIGURE: assign ports and channels, push every task its configuration, all at once.
+
+What flows through: each controlled task's bind and connect channels and its host. The
+controller reserves one port per TCP bind on that host (releasing what the task held
+before, so a reconfigured or reused task gets fresh ports and leaks none); ``wire``
+(pure, ``o2ctl.core.wiring``) resolves every connect target to the address its bind peer
+got and builds the FairMQ ``chans.*`` keys; each task receives its own properties plus
+those keys as CONFIGURE arguments. A connect that names no bound channel fails here,
+before any process is touched.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from actors.errors import TransitionFailed
+from actors.transitions.common import fan_out, raise_if_failed
+from o2ctl.core.states import TaskState
+from o2ctl.core.wiring import WiringError, WiringInput, wire
+
+if TYPE_CHECKING:
+    from actors.environment import EnvironmentRuntime
+
+
+def _tcp_binds(spec: Any) -> list[str]:
+    out = []
+    for ch in spec.binds:
+        target = getattr(ch, "target", None) or ""
+        if target.startswith(("tcp://", "ipc://")) or (ch.addressing or "tcp") == "ipc":
+            continue
+        out.append(f"chan:{ch.name}")
+    return out
+
+
+async def configure(env: EnvironmentRuntime) -> None:
+    tasks = [e for e in env.tasks.values() if e.controlled]
+    need = {e.task_id: (e.node_id, _tcp_binds(e.spec)) for e in tasks}
+    ports: dict[str, dict[str, int]] = await env.controller.allocate_channel_ports.remote(need)
+    inputs = [WiringInput(e.role_path, e.task_id, e.node_id, e.ip, e.spec.binds, e.spec.connects)
+              for e in tasks]
+    try:
+        wiring = wire(inputs, lambda host, owner, purpose: ports[owner][purpose],
+                      env_id=env.env_id, global_channels=env.workflow.global_channels)
+    except WiringError as exc:
+        raise TransitionFailed(f"CONFIGURE of environment {env.env_id}: {exc}") from None
+    args = {
+        e.role_path: {**{k: str(v) for k, v in e.spec.properties.items()},
+                      **wiring.chans.get(e.role_path, {})}
+        for e in tasks
+    }
+    env.channels = wiring.bound
+    failures = await fan_out(env, "CONFIGURE", TaskState.CONFIGURED, args, per_task_args=True)
+    raise_if_failed(env, "CONFIGURE", failures)

@@ -1,0 +1,33 @@
+"""RESET, EXIT, GO_ERROR and DEPLOY-side-free transitions: one OCC event each.
+
+RESET brings configured tasks back to STANDBY (their channel ports stay reserved until the
+next CONFIGURE re-assigns them). EXIT ends every task's process. GO_ERROR stops whatever
+is still running, ignoring failures: the environment is going to ERROR anyway.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from actors.transitions.common import fan_out, raise_if_failed
+from o2ctl.core.states import TaskState
+
+if TYPE_CHECKING:
+    from actors.environment import EnvironmentRuntime
+
+
+async def reset(env: EnvironmentRuntime) -> None:
+    todo = [e for e in env.tasks.values() if e.state != TaskState.STANDBY]
+    failures = await fan_out(env, "RESET", TaskState.STANDBY, only=todo)
+    raise_if_failed(env, "RESET", failures)
+
+
+async def exit_(env: EnvironmentRuntime) -> None:
+    failures = await fan_out(env, "EXIT", TaskState.DONE)
+    raise_if_failed(env, "EXIT", failures)
+
+
+async def go_error(env: EnvironmentRuntime) -> None:
+    running = [e for e in env.tasks.values() if e.state == TaskState.RUNNING]
+    if running:
+        await fan_out(env, "STOP", TaskState.CONFIGURED, only=running)

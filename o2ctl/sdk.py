@@ -1,0 +1,234 @@
+"""The Python SDK: what an operator uses from a notebook or a script.
+
+``connect()`` reaches a running o2ctl system (a Ray cluster with the controller actor in
+it) or starts a local one; ``Client.create_environment`` returns an ``Environment`` handle
+whose methods map one-to-one on the environment's transitions. Every call waits with a
+deadline and raises one clear ``ControlError`` (never a Ray traceback); ``a*`` variants
+are awaitable for asyncio code. In Jupyter an environment renders as a coloured tree of
+``[STATE] role → task`` and a task table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import ray
+from ray.exceptions import RayTaskError
+
+from actors import naming
+from actors.errors import ControlError, NotFound
+from actors.reasons import unwrap
+from o2ctl.core.envfsm import TransitionRefused
+from o2ctl.render import environment_html
+
+DEFAULT_TIMEOUT = 600.0
+
+
+def call(ref: Any, timeout: float = DEFAULT_TIMEOUT) -> Any:
+    """``ray.get`` with a deadline, re-raising the actor's own error without Ray's wrapping."""
+    try:
+        return ray.get(ref, timeout=timeout)
+    except RayTaskError as exc:
+        raise unwrap(exc) from None
+    except ray.exceptions.GetTimeoutError:
+        raise ControlError(f"no answer from the control system within {timeout:.0f}s") from None
+
+
+async def acall(ref: Any, timeout: float = DEFAULT_TIMEOUT) -> Any:
+    try:
+        return await asyncio.wait_for(ref, timeout)
+    except RayTaskError as exc:
+        raise unwrap(exc) from None
+    except TimeoutError:
+        raise ControlError(f"no answer from the control system within {timeout:.0f}s") from None
+
+
+def _controller(create: bool, state_dir: str | None, repo: str | None,
+                settings: dict[str, Any] | None) -> Any:
+    try:
+        return ray.get_actor(naming.CONTROLLER, namespace=naming.NAMESPACE)
+    except ValueError:
+        if not create:
+            raise ControlError("no o2ctl controller is running in this Ray cluster "
+                               "(start one with `o2ctl up`)") from None
+    from actors.controller import ControllerActor
+
+    actor = ControllerActor.options(
+        name=naming.CONTROLLER, namespace=naming.NAMESPACE, lifetime="detached",
+        get_if_exists=True,
+    ).remote(state_dir, repo, settings)
+    call(actor.info.remote(), timeout=120)
+    return actor
+
+
+def connect(address: str | None = None, *, start: bool = True, state_dir: str | None = None,
+            repo: str | None = None, settings: dict[str, Any] | None = None,
+            num_cpus: int | None = None) -> Client:
+    """Reach the o2ctl system at ``address`` (``auto``, ``ray://…``), or start a local one."""
+    if not ray.is_initialized():
+        address = address or os.environ.get("O2CTL_RAY_ADDRESS") or os.environ.get("RAY_ADDRESS")
+        kwargs: dict[str, Any] = {"namespace": naming.NAMESPACE, "logging_level": "WARNING",
+                                  "log_to_driver": False}
+        if address:
+            ray.init(address=address, **kwargs)
+        elif start:
+            ray.init(num_cpus=num_cpus, **kwargs)
+        else:
+            ray.init(address="auto", **kwargs)
+    return Client(_controller(start, state_dir, repo, settings))
+
+
+class Client:
+    def __init__(self, controller: Any) -> None:
+        self.controller = controller
+
+    def create_environment(self, workflow: str, vars: dict[str, Any] | None = None,
+                           auto_configure: bool = True) -> Environment:
+        summary = call(self.controller.create_environment.remote(workflow, vars or {},
+                                                                 auto_configure))
+        return Environment(self, summary["env_id"])
+
+    async def acreate_environment(self, workflow: str, vars: dict[str, Any] | None = None,
+                                  auto_configure: bool = True) -> Environment:
+        summary = await acall(self.controller.create_environment.remote(workflow, vars or {},
+                                                                        auto_configure))
+        return Environment(self, summary["env_id"])
+
+    def environments(self) -> list[dict[str, Any]]:
+        return list(call(self.controller.list_environments.remote()))
+
+    def environment(self, env_id: str) -> Environment:
+        if env_id not in call(self.controller.environment_ids.remote()):
+            raise NotFound(f"no environment {env_id!r}")
+        return Environment(self, env_id)
+
+    def tasks(self) -> list[dict[str, Any]]:
+        return list(call(self.controller.list_tasks.remote()))
+
+    def clean_tasks(self, task_ids: list[str] | None = None) -> list[str]:
+        return list(call(self.controller.clean_tasks.remote(task_ids)))
+
+    def info(self) -> dict[str, Any]:
+        return dict(call(self.controller.info.remote()))
+
+    def events(self, after: int = 0, timeout: float | None = None) -> Iterator[dict[str, Any]]:
+        """Every event of every environment, as they come (ends after ``timeout`` idle s)."""
+        yield from _follow(self.controller, after, timeout)
+
+    def shutdown(self) -> dict[str, Any]:
+        return dict(call(self.controller.shutdown.remote()))
+
+
+def _follow(actor: Any, after: int, timeout: float | None) -> Iterator[dict[str, Any]]:
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while deadline is None or time.monotonic() < deadline:
+        wait = 5.0 if deadline is None else max(0.05, min(5.0, deadline - time.monotonic()))
+        batch = call(actor.wait_events.remote(after, wait))
+        for ev in batch["events"]:
+            yield ev
+            if deadline is not None:
+                deadline = time.monotonic() + timeout  # type: ignore[operator]
+        after = batch["last_seq"]
+
+
+class Environment:
+    """A handle on one environment; cheap to create, holds no state of its own."""
+
+    def __init__(self, client: Client, env_id: str) -> None:
+        self.client = client
+        self.id = env_id
+
+    @property
+    def actor(self) -> Any:
+        try:
+            return ray.get_actor(naming.env_actor(self.id), namespace=naming.NAMESPACE)
+        except ValueError:
+            raise NotFound(f"environment {self.id} no longer exists") from None
+
+    def __repr__(self) -> str:
+        try:
+            return f"<Environment {self.id} {self.state}>"
+        except ControlError:
+            return f"<Environment {self.id} (gone)>"
+
+    # -- transitions ----------------------------------------------------------------------
+    def transition(self, event: str) -> str:
+        return str(call(self.client.controller.control_environment.remote(self.id, event)))
+
+    async def atransition(self, event: str) -> str:
+        return str(await acall(self.client.controller.control_environment.remote(self.id, event)))
+
+    def configure(self) -> str:
+        return self.transition("CONFIGURE")
+
+    def start(self) -> str:
+        return self.transition("START_ACTIVITY")
+
+    def stop(self) -> str:
+        return self.transition("STOP_ACTIVITY")
+
+    def reset(self) -> str:
+        return self.transition("RESET")
+
+    def recover(self) -> str:
+        return self.transition("RECOVER")
+
+    async def astart(self) -> str:
+        return await self.atransition("START_ACTIVITY")
+
+    async def astop(self) -> str:
+        return await self.atransition("STOP_ACTIVITY")
+
+    def destroy(self, keep_tasks: bool = False, allow_in_running: bool = False,
+                force: bool = False) -> dict[str, Any]:
+        return dict(call(self.client.controller.destroy_environment.remote(
+            self.id, keep_tasks, allow_in_running, force)))
+
+    async def adestroy(self, keep_tasks: bool = False, allow_in_running: bool = False,
+                       force: bool = False) -> dict[str, Any]:
+        return dict(await acall(self.client.controller.destroy_environment.remote(
+            self.id, keep_tasks, allow_in_running, force)))
+
+    # -- reads --------------------------------------------------------------------------
+    @property
+    def state(self) -> str:
+        return str(call(self.actor.state.remote(), timeout=30))
+
+    def summary(self) -> dict[str, Any]:
+        return dict(call(self.actor.summary.remote(), timeout=30))
+
+    @property
+    def run_number(self) -> int | None:
+        return self.summary()["run_number"]  # type: ignore[no-any-return]
+
+    @property
+    def tasks(self) -> list[dict[str, Any]]:
+        return list(call(self.actor.task_table.remote(), timeout=30))
+
+    @property
+    def tree(self) -> dict[str, Any]:
+        return dict(call(self.actor.tree.remote(), timeout=30))
+
+    def events(self, after: int = 0, timeout: float | None = None) -> Iterator[dict[str, Any]]:
+        yield from _follow(self.actor, after, timeout)
+
+    def wait_for_state(self, state: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            now = self.state
+            if now == state:
+                return now
+            if time.monotonic() > deadline:
+                raise ControlError(f"environment {self.id} is {now}, not {state}, "
+                                   f"after {timeout:.0f}s")
+            time.sleep(0.05)
+
+    def _repr_html_(self) -> str:
+        return environment_html(self.summary(), self.tree, self.tasks)
+
+
+__all__ = ["Client", "ControlError", "Environment", "TransitionRefused", "connect"]
