@@ -45,15 +45,20 @@ def owned_env(owner: str, extra: Mapping[str, str] | None = None) -> dict[str, s
     return env
 
 
-def find_owned(owner_prefix: str = "") -> list[OwnedProcess]:
-    """Every live process marked as ours whose owner starts with ``owner_prefix``."""
+def find_owned(owner_prefix: str = "", *, env_match: tuple[str, str] | None = None
+               ) -> list[OwnedProcess]:
+    """Every live process marked as ours whose owner starts with ``owner_prefix``
+    (and, with ``env_match=(NAME, VALUE)``, whose environment has NAME=VALUE)."""
     found: list[OwnedProcess] = []
     for proc in psutil.process_iter(["pid", "status"]):
         try:
             if proc.info["status"] == psutil.STATUS_ZOMBIE:
                 continue
-            owner = proc.environ().get(OWNER_ENV)
+            environ = proc.environ()
+            owner = environ.get(OWNER_ENV)
             if owner is None or not owner.startswith(owner_prefix):
+                continue
+            if env_match is not None and environ.get(env_match[0]) != env_match[1]:
                 continue
             found.append(OwnedProcess(proc.pid, owner, " ".join(proc.cmdline())))
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):

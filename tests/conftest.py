@@ -3,7 +3,10 @@
 Every process o2ctl (or a test) starts carries the ``O2CTL_OWNER`` mark (see
 ``occ.processes``). After each test the guard waits, with a deadline, for marked processes
 started during the test to be gone, and fails the test naming any survivor (then kills it,
-so that one leak does not cascade into every later test).
+so that one leak does not cascade into every later test). Only processes of this test run
+count: each run exports a ``O2CTL_TEST_RUN`` id that every process it starts inherits
+(Ray's workers and their task processes too), so two test runs on one machine never judge,
+or kill, each other's processes.
 """
 
 from __future__ import annotations
@@ -11,13 +14,16 @@ from __future__ import annotations
 import os
 import signal
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from occ.processes import find_owned
+from occ.processes import OwnedProcess, find_owned
 
+RUN_ENV = "O2CTL_TEST_RUN"
+RUN_ID = os.environ.setdefault(RUN_ENV, uuid.uuid4().hex)
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_WORKFLOWS = ROOT.parent / "shared" / "controlworkflows"
 
@@ -34,17 +40,21 @@ def wait_for(cond: Callable[[], object], timeout: float = 10.0, what: str = "con
         time.sleep(0.02)
 
 
+def ours() -> list[OwnedProcess]:
+    return find_owned(env_match=(RUN_ENV, RUN_ID))
+
+
 @pytest.fixture(autouse=True)
 def no_leftover_processes(request: pytest.FixtureRequest) -> Iterator[None]:
-    before = {p.pid for p in find_owned()}
+    before = {p.pid for p in ours()}
     yield
     if request.node.get_closest_marker("keeps_processes"):
         return
     deadline = time.monotonic() + 15.0
-    left = [p for p in find_owned() if p.pid not in before]
+    left = [p for p in ours() if p.pid not in before]
     while left and time.monotonic() < deadline:
         time.sleep(0.1)
-        left = [p for p in find_owned() if p.pid not in before]
+        left = [p for p in ours() if p.pid not in before]
     for p in left:
         try:
             os.killpg(p.pid, signal.SIGKILL)
