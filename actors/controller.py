@@ -67,6 +67,9 @@ class ControllerRuntime:
         self.detectors: dict[str, str] = {}  # detector -> env id
         self.events = EventLog(capacity=50_000)
 
+    def __repr__(self) -> str:
+        return "Controller"
+
     def _port_free(self, node_id: str, port: int) -> bool:
         return port_is_free(port) if node_id == self._local_node else True
 

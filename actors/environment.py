@@ -34,7 +34,7 @@ from o2ctl.core.states import TaskState
 log = logging.getLogger("o2ctl.environment")
 
 
-@dataclass
+@dataclass(repr=False)
 class EnvironmentRuntime:
     """The logic of an environment actor (Ray wraps it as ``EnvironmentActor``)."""
 
@@ -66,6 +66,10 @@ class EnvironmentRuntime:
         self.self_handle: Any = None
         with contextlib.suppress(Exception):
             self.self_handle = ray.get_runtime_context().current_actor
+
+    def __repr__(self) -> str:
+        # Ray shows this in the dashboard and logs: keep it short (not the whole workflow).
+        return f"Environment({self.env_id}, {self.workflow.workflow})"
 
     # -- events ---------------------------------------------------------------------
     def publish(self, ev: Event) -> None:

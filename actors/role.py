@@ -28,6 +28,9 @@ class RoleRuntime:
         self.parent_is_env = parent_is_env
         self.version = 0
 
+    def __repr__(self) -> str:
+        return f"Role({self.env_id}:{self.path})"
+
     def _changed(self) -> None:
         self.version += 1
         if self.parent is None:

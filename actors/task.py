@@ -102,6 +102,9 @@ class TaskRuntime:
         self._exiting = False
         self._bg: list[asyncio.Task[None]] = []
 
+    def __repr__(self) -> str:
+        return f"Task({self.role_path or 'idle'}#{self.task_id})"
+
     # -- naming and reporting -------------------------------------------------------
     def _who(self) -> str:
         return f"task {self.role_path or '?'} ({self.task_id}) on {self.host}"
