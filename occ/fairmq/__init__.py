@@ -1,0 +1,1 @@
+"""FairMQ-style devices driven through the OCC plugin protocol (see ``occ.fairmq.device``)."""
