@@ -161,7 +161,15 @@ class _Controller:
         raise NotImplementedError
 
     def watch(self, poll_interval: float = 0.25) -> AsyncIterator[StateUpdate]:
-        return watch_states(self.channel, self.describe, self._on_lost, poll_interval)
+        return self._watch(poll_interval)
+
+    async def _watch(self, poll_interval: float) -> AsyncIterator[StateUpdate]:
+        # What the watch sees is the freshest state: the next transition starts from it
+        # (a FairMQ device back in READY by itself would otherwise be planned from RUNNING).
+        async for update in watch_states(self.channel, self.describe, self._on_lost, poll_interval):
+            if not update.intermediate:
+                self._known = update.raw_state
+            yield update
 
     def _on_lost(self, reason: str, last_raw: str | None) -> Exception | None:
         seen = [s for s in (last_raw, self._known) if s is not None]
@@ -210,13 +218,16 @@ class FairMQController(_Controller):
         self, event: str, src: str, args: dict[str, str], deadline: float, *, stale_ok: bool
     ) -> str:
         loop = asyncio.get_running_loop()
+        said: list[str] = []  # what the device explained (trailing metadata), if anything
 
         async def do_step(state: str, step: str, step_args: dict[str, str]) -> str:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise fmq.StepError(f"no time left for {step} (deadline passed)")
             try:
-                reply, _ = await self.channel.transition(state, step, step_args, remaining)
+                reply, message = await self.channel.transition(state, step, step_args, remaining)
+                if message:
+                    said.append(message)
             except CallFailed as err:
                 raise fmq.StepError(
                     err.reason + _said(err.message), mismatch=err.mismatch
@@ -245,7 +256,8 @@ class FairMQController(_Controller):
             now = failed.rolled_back_to or failed.reached
             self._known = now
             state = fmq.occ_state(now) if now is not None else None
-            raise self.error(event, str(failed), step=failed.step, state=state) from None
+            reason = str(failed) + (_said(said[-1]) if said else "")
+            raise self.error(event, reason, step=failed.step, state=state) from None
         return fmq.occ_state(final)
 
 
