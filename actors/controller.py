@@ -75,12 +75,11 @@ class ControllerRuntime:
 
     # -- environments -----------------------------------------------------------------
     def _expand(self, workflow: str, user_vars: dict[str, str], env_id: str) -> Any:
-        from o2ctl.templates import expand_workflow
+        from o2ctl.expansion import expand_for_environment
 
         repo = self.repos.lookup(self.repo_uri) if self.repo_uri else None
-        source, ref = self.repos.source_for(workflow, repo)
-        builtins = {"environment_id": env_id}
-        return expand_workflow(source, ref, user_vars, builtins=builtins)
+        return expand_for_environment(self.repos, self.store, workflow, user_vars, repo=repo,
+                                      builtins={"environment_id": env_id})
 
     def _lock_detectors(self, env_id: str, detectors: list[str]) -> None:
         for d in detectors:

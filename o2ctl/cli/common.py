@@ -2,7 +2,9 @@
 
 Exit codes are part of the interface scripts rely on: 0 success, 2 a usage error (bad
 option, malformed ``-e key=value``), 3 a template or configuration error (the message is
-the error's own, naming file, line, role or repository), 1 anything else. Errors are one
+the error's own, naming file, line, role or repository), 4 an operation the control system
+refused or that failed (no such environment, a transition not allowed, a task that
+failed), 1 anything else. Errors are one
 line on stderr, never a traceback (set ``O2CTL_DEBUG=1`` to get one).
 """
 
@@ -23,6 +25,7 @@ EXIT_OK = 0
 EXIT_OTHER = 1
 EXIT_USAGE = 2
 EXIT_CONFIG = 3
+EXIT_CONTROL = 4
 
 RUNTIME_ENV = "O2CTL_RUNTIME"
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import typer
 
-from o2ctl.cli import config, repo, template
-from o2ctl.cli.common import EXIT_CONFIG, EXIT_OTHER, EXIT_USAGE, print_error
+from o2ctl.cli import config, env, repo, system, task, template
+from o2ctl.cli.common import EXIT_CONFIG, EXIT_CONTROL, EXIT_OTHER, EXIT_USAGE, print_error
 from o2ctl.config import ConfigError, TemplateNotFound
 
 app = typer.Typer(
@@ -29,17 +29,30 @@ app = typer.Typer(
 )
 
 GROUPS: list[tuple[str, typer.Typer]] = [
+    ("env", env.app),
+    ("role", env.role_app),
+    ("task", task.app),
+    ("node", task.node_app),
     ("template", template.app),
     ("repo", repo.app),
     ("config", config.app),
 ]
 for _name, _group in GROUPS:
     app.add_typer(_group, name=_name, no_args_is_help=True)
+for _command in (system.up, system.down, system.demo, system.status):
+    app.command()(_command)
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
     """Errors that are the user's templates or configuration (exit 3), not our bugs."""
     return (ConfigError, TemplateNotFound, *template.template_errors())
+
+
+def control_errors() -> tuple[type[BaseException], ...]:
+    """Operations the control system refused or that failed (exit 4), message included."""
+    from o2ctl.core.errors import ControlError
+
+    return (ControlError, LookupError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,6 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _debug_traceback()
         print_error(str(e))
         return EXIT_CONFIG
+    except control_errors() as e:
+        _debug_traceback()
+        print_error(str(e))
+        return EXIT_CONTROL
     except Exception as e:
         if _is_click_error(e):
             return _usage_error(e)

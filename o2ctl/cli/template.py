@@ -26,7 +26,8 @@ from o2ctl.cli.common import (
 )
 from o2ctl.cli.tree import workflow_tree
 from o2ctl.config import ConfigRepository, TemplateKind
-from o2ctl.templates import IntegrationContext, TemplateError, expand_workflow
+from o2ctl.expansion import expand_for_environment
+from o2ctl.templates import TemplateError
 
 app = typer.Typer(help="Workflow and task templates: list them, expand one (dry run).")
 
@@ -82,16 +83,8 @@ def expand(
     """Expand a workflow and print the role tree (or its JSON) without deploying anything."""
     user_vars = parse_assignments(extra_vars or [])
     repos = manager()
-    source, name = repos.source_for(workflow, repos.lookup(repo) if repo else None)
-    store = runtime_store()
-    runtime = store.show().get("runtime")
-    expanded = expand_workflow(
-        source,
-        name,
-        user_vars,
-        builtins=store.global_defaults(),
-        global_vars=store.global_vars(),
-        integration=IntegrationContext(runtime=runtime if isinstance(runtime, dict) else None),
+    expanded = expand_for_environment(
+        repos, runtime_store(), workflow, user_vars, repo=repos.lookup(repo) if repo else None
     )
     if output is OutputFormat.json:
         print_json(expanded.to_dict())

@@ -1,0 +1,179 @@
+"""``o2ctl env create|list|show|control|destroy`` and ``o2ctl role query``: coconut's verbs.
+
+A thin layer over the SDK. ``show -w`` prints the tree as coconut does, ``[STATE] name →
+task id``; ``show -t`` the task table (id, class, host, pid, status, state). Every read
+command takes ``--output json``. Refused or failed operations exit 4 with the control
+system's own one-line message.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from rich.tree import Tree
+
+from o2ctl.cli.common import Output, OutputFormat, console, parse_assignments, print_json
+from o2ctl.cli.system import Address, client
+from o2ctl.render import STATE_COLOURS
+
+app = typer.Typer(help="Environments: create, list, show, control, destroy.")
+role_app = typer.Typer(help="Roles of an environment.")
+
+EnvId = Annotated[str, typer.Argument(help="environment id")]
+
+
+def badge(state: str) -> str:
+    return f"[bold {STATE_COLOURS.get(state, 'white')}][{state}][/]"
+
+
+def env_tree(node: dict[str, Any], into: Tree | None = None) -> Tree:
+    label = f"{badge(node.get('state', 'UNKNOWN'))} {node['name']}"
+    if "task_id" in node:
+        label += f" → {node['task_id']}"
+    branch = Tree(label) if into is None else into.add(label)
+    for child in node.get("children") or []:
+        env_tree(child, branch)
+    return branch
+
+
+def task_table(tasks: list[dict[str, Any]]) -> Table:
+    table = Table("task id", "class", "role", "host", "pid", "status", "state", box=None)
+    for t in tasks:
+        table.add_row(t["task_id"], t["task_class"], t["role_path"], t["host"], str(t["pid"]),
+                      t.get("status", ""), badge(t["state"]))
+    return table
+
+
+@app.command("create")
+def create(
+    workflow: Annotated[str, typer.Option("--workflow", "-w", help="workflow template")],
+    extra_vars: Annotated[list[str] | None, typer.Option("--extra-vars", "-e",
+                          help="key=value or path.to.role:key=value (repeatable)")] = None,
+    no_configure: Annotated[bool, typer.Option("--no-configure", help="stop at DEPLOYED")] = False,
+    address: Address = None,
+    output: Output = OutputFormat.text,
+) -> None:
+    """Create an environment: DEPLOY then CONFIGURE (returns once CONFIGURED)."""
+    user_vars = parse_assignments(extra_vars or [])
+    c = client(address)
+    t0 = time.perf_counter()
+    with console.status(f"deploying and configuring {workflow}…"):
+        env = c.create_environment(workflow, vars=user_vars, auto_configure=not no_configure)
+    summary = env.summary()
+    if output is OutputFormat.json:
+        print_json(summary)
+        return
+    console.print(f"environment [bold]{env.id}[/] {badge(summary['state'])}: "
+                  f"{summary['tasks']} tasks in {time.perf_counter() - t0:.1f}s")
+
+
+@app.command("list")
+def list_(address: Address = None, output: Output = OutputFormat.text) -> None:
+    """Every environment with its state, run number and task count."""
+    envs = client(address).environments()
+    if output is OutputFormat.json:
+        print_json(envs)
+        return
+    table = Table("id", "workflow", "state", "run", "tasks", "detectors", box=None)
+    for e in envs:
+        table.add_row(e["env_id"], e["workflow"], badge(e["state"]), str(e["run_number"] or "-"),
+                      str(e["tasks"]), ",".join(e["detectors"]))
+    console.print(table)
+
+
+@app.command("show")
+def show(
+    env_id: EnvId,
+    tasks: Annotated[bool, typer.Option("--tasks", "-t", help="the task table")] = False,
+    workflow: Annotated[bool, typer.Option("--workflow", "-w", help="the role tree")] = False,
+    address: Address = None,
+    output: Output = OutputFormat.text,
+) -> None:
+    """One environment: summary, and its tree (-w) and tasks (-t)."""
+    env = client(address).environment(env_id)
+    data: dict[str, Any] = {"summary": env.summary()}
+    if workflow:
+        data["tree"] = env.tree
+    if tasks:
+        data["tasks"] = env.tasks
+    if output is OutputFormat.json:
+        print_json(data)
+        return
+    s = data["summary"]
+    console.print(f"environment [bold]{s['env_id']}[/] ({s['workflow']}) {badge(s['state'])} "
+                  f"run {s['run_number'] or '-'}; tasks {s['task_states']}")
+    if s.get("last_error"):
+        console.print(f"last error: {s['last_error']}")
+    if workflow:
+        console.print(env_tree(data["tree"]))
+    if tasks:
+        console.print(task_table(data["tasks"]))
+
+
+@app.command("control")
+def control(
+    env_id: EnvId,
+    event: Annotated[str, typer.Option("--event", "-e", help="START_ACTIVITY, STOP_ACTIVITY, …")],
+    address: Address = None,
+    output: Output = OutputFormat.text,
+) -> None:
+    """Run one transition (CONFIGURE, START_ACTIVITY, STOP_ACTIVITY, RESET, GO_ERROR, RECOVER…)."""
+    env = client(address).environment(env_id)
+    t0 = time.perf_counter()
+    with console.status(f"{event}…"):
+        state = env.transition(event.upper())
+    if output is OutputFormat.json:
+        print_json({"env_id": env_id, "event": event.upper(), "state": state,
+                    "run_number": env.run_number, "seconds": time.perf_counter() - t0})
+        return
+    console.print(f"{env_id}: {event.upper()} done in {time.perf_counter() - t0:.2f}s → "
+                  f"{badge(state)}")
+
+
+@app.command("destroy")
+def destroy(
+    env_id: EnvId,
+    keep_tasks: Annotated[bool, typer.Option("--keep-tasks", "-k")] = False,
+    allow_in_running: Annotated[bool, typer.Option("--allow-in-running-state", "-a")] = False,
+    force: Annotated[bool, typer.Option("--force", "-f")] = False,
+    address: Address = None,
+    output: Output = OutputFormat.text,
+) -> None:
+    """Tear an environment down (keeping its tasks for reuse with -k)."""
+    result = client(address).environment(env_id).destroy(keep_tasks, allow_in_running, force)
+    if output is OutputFormat.json:
+        print_json(result)
+        return
+    console.print(f"environment {env_id} destroyed: {len(result['kept'])} task(s) kept idle, "
+                  f"{len(result['ended'])} ended")
+
+
+@role_app.command("query")
+def role_query(
+    env_id: EnvId,
+    path: Annotated[str, typer.Argument(help="role path, e.g. my-workflow.sampler")],
+    address: Address = None,
+    output: Output = OutputFormat.text,
+) -> None:
+    """A role of an environment with its subtree."""
+    tree = client(address).environment(env_id).tree
+    node = _find(tree, path)
+    if node is None:
+        raise LookupError(f"environment {env_id} has no role {path!r}")
+    if output is OutputFormat.json:
+        print_json(node)
+        return
+    console.print(env_tree(node))
+
+
+def _find(node: dict[str, Any], path: str) -> dict[str, Any] | None:
+    if node["path"] == path:
+        return node
+    for child in node.get("children") or []:
+        found = _find(child, path)
+        if found is not None:
+            return found
+    return None

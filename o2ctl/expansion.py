@@ -1,0 +1,37 @@
+"""Expanding a workflow the way an environment sees it: one function for the CLI and the controller.
+
+The variable stack is the site's: the runtime store's global defaults and vars under the
+templates' own, the system's built-ins (``environment_id`` …), and the user's variables on
+top; ``runtime.Get`` reads the store's runtime values. ``o2ctl template expand`` (dry run)
+and the controller (create) call this same function, so what an operator previews is what
+gets deployed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from o2ctl.config import ConfigRepository, RepositoryManager, RuntimeStore
+from o2ctl.templates import ExpandedWorkflow, IntegrationContext, expand_workflow
+
+
+def expand_for_environment(
+    repos: RepositoryManager,
+    store: RuntimeStore,
+    workflow: str,
+    user_vars: Mapping[str, str],
+    *,
+    repo: ConfigRepository | None = None,
+    builtins: Mapping[str, Any] | None = None,
+) -> ExpandedWorkflow:
+    source, name = repos.source_for(workflow, repo)
+    runtime = store.show().get("runtime")
+    return expand_workflow(
+        source,
+        name,
+        dict(user_vars),
+        builtins={**store.global_defaults(), **(builtins or {})},
+        global_vars=store.global_vars(),
+        integration=IntegrationContext(runtime=runtime if isinstance(runtime, dict) else None),
+    )
