@@ -100,7 +100,7 @@ class ControllerRuntime:
             expanded = await asyncio.to_thread(self._expand, workflow, user_vars, env_id)
         except Exception as exc:
             raise ControlError(str(exc)) from None
-        detectors = parse_detectors(user_vars.get("detectors", _workflow_var(expanded, "detectors")))
+        detectors = parse_detectors(expanded.variables.get("detectors"))
         self._lock_detectors(env_id, detectors)
         env = EnvironmentActor.options(
             name=naming.env_actor(env_id), namespace=naming.NAMESPACE, lifetime="detached",
@@ -248,14 +248,6 @@ class ControllerRuntime:
             "last_run_number": self.store.last_run_number(),
             "node_id": self._local_node,
         }
-
-
-def _workflow_var(expanded: Any, name: str) -> object:
-    for spec in expanded.root.tasks():
-        value = spec.variables.get(name)
-        if value not in (None, ""):
-            return value
-    return None
 
 
 ControllerActor = ray.remote(num_cpus=0, max_restarts=0, max_concurrency=1000)(ControllerRuntime)

@@ -25,11 +25,12 @@ from typing import Any
 import ray
 
 from actors.errors import EnvironmentBusy, TransitionFailed
+from actors.hooks import run_hooks
 from actors.transitions import TRANSITIONS
 from actors.transitions.common import EnvSettings, TaskEntry
 from o2ctl.core.envfsm import EnvEvent, EnvironmentFSM, EnvState, TransitionRefused
 from o2ctl.core.events import Event, EventLog
-from o2ctl.core.states import TaskState
+from o2ctl.core.states import TaskState, aggregate
 
 log = logging.getLogger("o2ctl.environment")
 
@@ -120,7 +121,13 @@ class EnvironmentRuntime:
     async def _run(self, ev: EnvEvent, **kwargs: Any) -> str:
         self.publish(Event("transition", self.env_id, event=ev.value, status="STARTED"))
         t0 = time.perf_counter()
+        before = self.fsm.state.value
         try:
+            failed = await run_hooks(self, f"before_{ev.value}")
+            failed += await run_hooks(self, f"leave_{before}")
+            if failed:
+                raise TransitionFailed(f"{ev.value} cancelled by a critical hook: "
+                                       + "; ".join(failed), failed)
             await TRANSITIONS[ev](self, **kwargs)
         except Exception as exc:
             self.last_error = str(exc)
@@ -134,6 +141,12 @@ class EnvironmentRuntime:
             raise
         self.durations[ev.value] = time.perf_counter() - t0
         self._enter(self.fsm.fire(ev))
+        late = await run_hooks(self, f"enter_{self.fsm.state.value}")
+        late += await run_hooks(self, f"after_{ev.value}")
+        if late:
+            self.last_error = "; ".join(late)
+            self.publish(Event("transition", self.env_id, event=ev.value, status="ONGOING",
+                               error=self.last_error))
         self.publish(Event("transition", self.env_id, event=ev.value, status="DONE_OK",
                            state=self.fsm.state.value,
                            detail={"duration_s": self.durations[ev.value]}))
@@ -245,14 +258,16 @@ def _tree_of(node: Any, env: EnvironmentRuntime) -> dict[str, Any]:
     if entry is not None:
         out.update(state=entry.state.value, task_id=entry.task_id, host=entry.host,
                    pid=entry.pid, task_class=entry.task_class)
+    elif node.task is not None:  # a hook task: it runs at its trigger, not deployed
+        out.update(kind="hook", state="INVARIANT", trigger=node.task.trigger,
+                   task_class=node.task.task_class)
     else:
         kids = [_tree_of(c, env) for c in node.children]
         out["children"] = kids
-        from o2ctl.core.states import aggregate
-
         out["state"] = aggregate(
             (TaskState(k.get("state", "UNKNOWN")), k["critical"]) for k in kids
-        ).value if kids else "INVARIANT"
+            if k["kind"] != "hook"
+        ).value
     return out
 
 

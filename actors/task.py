@@ -199,7 +199,11 @@ class TaskRuntime:
     # -- watching -------------------------------------------------------------------
     async def _watch_exit(self) -> None:
         assert self._proc is not None
-        rc = await self._proc.wait()
+        self._on_exit(await self._proc.wait())
+
+    def _on_exit(self, rc: int) -> None:
+        if self.exit_code is not None:
+            return
         self.exit_code = rc
         if self._exiting or (self.req is not None and not self.req.controlled and rc == 0):
             self._set(TaskState.DONE, report=not self._exiting)
@@ -264,6 +268,19 @@ class TaskRuntime:
         if self.state != TaskState.ERROR:
             self._set(TaskState.DONE)
         return how
+
+    async def wait_exit(self, timeout: float) -> dict[str, Any]:
+        """Wait for the process to end by itself (hooks, basic tasks); stop it on timeout."""
+        if self._proc is not None and self.exit_code is None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._proc.wait()), timeout)
+            except TimeoutError:
+                self.error = f"{self._who()}: still running after {timeout:.0f}s; stopped"
+                await self.terminate(1.0)
+                self._set(TaskState.ERROR, self.error)
+        if self._proc is not None and self._proc.returncode is not None:
+            self._on_exit(self._proc.returncode)
+        return self.snapshot()
 
     async def restart(self, grace_s: float = 3.0) -> dict[str, Any]:
         """Replace the process (RECOVER): stop what is left, launch again, same request."""

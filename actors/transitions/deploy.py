@@ -35,6 +35,11 @@ if TYPE_CHECKING:
     from actors.environment import EnvironmentRuntime
 
 
+def deployable(specs: list[Any]) -> list[Any]:
+    """The tasks deployed at DEPLOY: all but hook tasks (those with a trigger)."""
+    return [s for s in specs if not getattr(s, "trigger", None)]
+
+
 def _requests(env: EnvironmentRuntime) -> list[dict[str, Any]]:
     return [
         {
@@ -43,7 +48,7 @@ def _requests(env: EnvironmentRuntime) -> list[dict[str, Any]]:
             "constraints": [(c.attribute, str(c.value)) for c in s.constraints],
             "controlled": s.control_mode in ("fairmq", "direct"),
         }
-        for s in env.workflow.root.tasks()
+        for s in deployable(env.workflow.root.tasks())
     ]
 
 
@@ -54,7 +59,8 @@ def create_roles(env: EnvironmentRuntime) -> None:
     def visit(node: Any, parent: Any, parent_is_env: bool) -> None:
         if node.task is not None or not node.children:
             return
-        children = {c.path: c.critical for c in node.children}
+        children = {c.path: c.critical for c in node.children
+                    if c.task is None or not c.task.trigger}
         actor = RoleActor.options(
             name=naming.role_actor(env.env_id, node.path), namespace=naming.NAMESPACE,
         ).remote(env.env_id, node.path, children, parent, parent_is_env)
@@ -83,9 +89,16 @@ def _launch_request(env: EnvironmentRuntime, spec: Any, p: dict[str, Any]) -> La
     )
 
 
-async def _start_one(env: EnvironmentRuntime, spec: Any, p: dict[str, Any]) -> TaskEntry:
+async def start_task(env: EnvironmentRuntime, spec: Any, p: dict[str, Any],
+                     attach: bool = True) -> TaskEntry:
+    """Start (or claim) the task of ``spec`` as placed by ``p``; attached to its role."""
     node = p["node"]
-    parent = env.roles.get(parent_of(spec.role_path))
+    parent = env.roles.get(parent_of(spec.role_path)) if attach else None
+    if getattr(spec, "placement_vars", ()):
+        from o2ctl.templates import render_task_for_host
+
+        spec = render_task_for_host(spec, hostname=node["hostname"],
+                                    extra={"task_id": p["task_id"], "environment_id": env.env_id})
     if p["reused"]:
         actor = ray.get_actor(p["actor_name"], namespace=naming.NAMESPACE)
         snap = await actor.attach.remote(env.env_id, spec.role_path, parent, env.self_handle)
@@ -96,7 +109,8 @@ async def _start_one(env: EnvironmentRuntime, spec: Any, p: dict[str, Any]) -> T
             namespace=naming.NAMESPACE, lifetime="detached",
             scheduling_strategy=NodeAffinitySchedulingStrategy(node["node_id"], soft=False),
         ).remote(p["task_id"], node["hostname"])
-        actor.attach.remote(env.env_id, spec.role_path, parent, env.self_handle)
+        if attach:
+            actor.attach.remote(env.env_id, spec.role_path, parent, env.self_handle)
         try:
             snap = await actor.launch.remote(req)
         except BaseException:
@@ -113,11 +127,11 @@ async def _start_one(env: EnvironmentRuntime, spec: Any, p: dict[str, Any]) -> T
 
 
 async def deploy(env: EnvironmentRuntime) -> None:
-    specs = env.workflow.root.tasks()
+    specs = deployable(env.workflow.root.tasks())
     placements = await env.controller.place.remote(env.env_id, _requests(env))
     create_roles(env)
     results = await asyncio.gather(
-        *(_start_one(env, s, p) for s, p in zip(specs, placements, strict=True)),
+        *(start_task(env, s, p) for s, p in zip(specs, placements, strict=True)),
         return_exceptions=True,
     )
     failures = [f"{s.role_path}: {reason(r)}" for s, r in zip(specs, results, strict=True)

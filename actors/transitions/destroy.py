@@ -72,6 +72,9 @@ async def destroy(env: EnvironmentRuntime, *, keep_tasks: bool, allow_in_running
     for actor in env.roles.values():
         with contextlib.suppress(Exception):
             ray.kill(actor)
+    from actors.hooks import run_hooks
+
+    problems += await run_hooks(env, "DESTROY")
     await env.controller.release_environment.remote(
         env.env_id, [e.task_id for e in keep], [e.task_id for e in drop]
     )
