@@ -50,8 +50,12 @@ def parse_detectors(value: object) -> list[str]:
 
 
 class ControllerRuntime:
-    def __init__(self, state_dir: str | None = None, repo: str | None = None,
-                 settings: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        state_dir: str | None = None,
+        repo: str | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> None:
         if state_dir:
             os.environ["O2CTL_STATE_DIR"] = state_dir
         from o2ctl.config import RepositoryManager, open_runtime_store
@@ -78,8 +82,14 @@ class ControllerRuntime:
         from o2ctl.expansion import expand_for_environment
 
         repo = self.repos.lookup(self.repo_uri) if self.repo_uri else None
-        return expand_for_environment(self.repos, self.store, workflow, user_vars, repo=repo,
-                                      builtins={"environment_id": env_id})
+        return expand_for_environment(
+            self.repos,
+            self.store,
+            workflow,
+            user_vars,
+            repo=repo,
+            builtins={"environment_id": env_id},
+        )
 
     def _lock_detectors(self, env_id: str, detectors: list[str]) -> None:
         for d in detectors:
@@ -92,8 +102,9 @@ class ControllerRuntime:
         for d in detectors:
             self.detectors[d] = env_id
 
-    async def create_environment(self, workflow: str, user_vars: dict[str, str] | None = None,
-                                 auto_configure: bool = True) -> dict[str, Any]:
+    async def create_environment(
+        self, workflow: str, user_vars: dict[str, str] | None = None, auto_configure: bool = True
+    ) -> dict[str, Any]:
         user_vars = {str(k): str(v) for k, v in (user_vars or {}).items()}
         env_id = new_id()
         try:
@@ -103,7 +114,9 @@ class ControllerRuntime:
         detectors = parse_detectors(expanded.variables.get("detectors"))
         self._lock_detectors(env_id, detectors)
         env = EnvironmentActor.options(
-            name=naming.env_actor(env_id), namespace=naming.NAMESPACE, lifetime="detached",
+            name=naming.env_actor(env_id),
+            namespace=naming.NAMESPACE,
+            lifetime="detached",
         ).remote(env_id, expanded, self._self(), self.settings, user_vars, detectors)
         self.envs[env_id] = env
         try:
@@ -141,9 +154,13 @@ class ControllerRuntime:
     async def control_environment(self, env_id: str, event: str) -> str:
         return str(await self._env(env_id).transition.remote(event))
 
-    async def destroy_environment(self, env_id: str, keep_tasks: bool = False,
-                                  allow_in_running: bool = False, force: bool = False
-                                  ) -> dict[str, Any]:
+    async def destroy_environment(
+        self,
+        env_id: str,
+        keep_tasks: bool = False,
+        allow_in_running: bool = False,
+        force: bool = False,
+    ) -> dict[str, Any]:
         env = self._env(env_id)
         result = dict(await env.destroy.remote(keep_tasks, allow_in_running, force))
         await self._forget(env_id)
@@ -152,8 +169,9 @@ class ControllerRuntime:
 
     async def list_environments(self) -> list[dict[str, Any]]:
         ids = sorted(self.envs)
-        got = await asyncio.gather(*(self.envs[i].summary.remote() for i in ids),
-                                   return_exceptions=True)
+        got = await asyncio.gather(
+            *(self.envs[i].summary.remote() for i in ids), return_exceptions=True
+        )
         return [g for g in got if isinstance(g, dict)]
 
     def environment_ids(self) -> list[str]:
@@ -171,8 +189,9 @@ class ControllerRuntime:
         self.registry.unplace(env_id, placements)
 
     def register_tasks(self, env_id: str, records: list[dict[str, Any]]) -> None:
-        names = {r["task_id"]: naming.task_actor(env_id, r["role_path"], r["task_id"])
-                 for r in records}
+        names = {
+            r["task_id"]: naming.task_actor(env_id, r["role_path"], r["task_id"]) for r in records
+        }
         for r in records:
             old = self.registry.tasks.get(r["task_id"])
             if old is not None:
@@ -180,8 +199,9 @@ class ControllerRuntime:
         nodes = {r["task_id"]: str(r["node_id"]) for r in records}
         self.registry.register(env_id, records, names, nodes)
 
-    def allocate_channel_ports(self, need: dict[str, tuple[str, list[str]]]
-                               ) -> dict[str, dict[str, int]]:
+    def allocate_channel_ports(
+        self, need: dict[str, tuple[str, list[str]]]
+    ) -> dict[str, dict[str, int]]:
         return self.registry.channel_ports(need)
 
     def release_environment(self, env_id: str, kept: list[str], dropped: list[str]) -> None:
@@ -193,8 +213,10 @@ class ControllerRuntime:
     # -- tasks --------------------------------------------------------------------------
     def list_tasks(self) -> list[dict[str, Any]]:
         idle = {t.task_id for t in self.registry.pool.tasks()}
-        return [{**r, "idle": r["task_id"] in idle}
-                for r in sorted(self.registry.tasks.values(), key=lambda r: r["task_id"])]
+        return [
+            {**r, "idle": r["task_id"] in idle}
+            for r in sorted(self.registry.tasks.values(), key=lambda r: r["task_id"])
+        ]
 
     async def clean_tasks(self, task_ids: list[str] | None = None) -> list[str]:
         """End idle tasks (all of them, or those named); returns the ids ended."""
@@ -208,8 +230,10 @@ class ControllerRuntime:
         for t in chosen:
             with contextlib.suppress(ValueError):
                 actors.append(ray.get_actor(t.actor_name, namespace=naming.NAMESPACE))
-        await asyncio.gather(*(a.terminate.remote(self.settings.kill_grace_s) for a in actors),
-                             return_exceptions=True)
+        await asyncio.gather(
+            *(a.terminate.remote(self.settings.kill_grace_s) for a in actors),
+            return_exceptions=True,
+        )
         for a in actors:
             with contextlib.suppress(Exception):
                 ray.kill(a)
@@ -224,8 +248,11 @@ class ControllerRuntime:
 
     async def wait_events(self, after: int, timeout: float = 10.0) -> dict[str, Any]:
         batch = await self.events.wait_after(after, timeout)
-        return {"events": [e.to_dict() for e in batch.events], "last_seq": batch.last_seq,
-                "gap": batch.gap}
+        return {
+            "events": [e.to_dict() for e in batch.events],
+            "last_seq": batch.last_seq,
+            "gap": batch.gap,
+        }
 
     # -- system -------------------------------------------------------------------------
     async def shutdown(self) -> dict[str, Any]:
@@ -250,4 +277,6 @@ class ControllerRuntime:
         }
 
 
-ControllerActor = ray.remote(num_cpus=0, max_restarts=0, max_concurrency=1000)(ControllerRuntime)
+ControllerActor = ray.remote(  # type: ignore[call-overload]
+    num_cpus=0, max_restarts=0, max_concurrency=1000
+)(ControllerRuntime)

@@ -126,13 +126,16 @@ class EnvironmentRuntime:
             failed = await run_hooks(self, f"before_{ev.value}")
             failed += await run_hooks(self, f"leave_{before}")
             if failed:
-                raise TransitionFailed(f"{ev.value} cancelled by a critical hook: "
-                                       + "; ".join(failed), failed)
+                raise TransitionFailed(
+                    f"{ev.value} cancelled by a critical hook: " + "; ".join(failed), failed
+                )
             await TRANSITIONS[ev](self, **kwargs)
         except Exception as exc:
             self.last_error = str(exc)
             self.publish(
-                Event("transition", self.env_id, event=ev.value, status="DONE_ERROR", error=str(exc))
+                Event(
+                    "transition", self.env_id, event=ev.value, status="DONE_ERROR", error=str(exc)
+                )
             )
             if ev not in (EnvEvent.GO_ERROR, EnvEvent.EXIT) and EnvEvent.GO_ERROR in (
                 self.fsm.allowed_events()
@@ -145,27 +148,61 @@ class EnvironmentRuntime:
         late += await run_hooks(self, f"after_{ev.value}")
         if late:
             self.last_error = "; ".join(late)
-            self.publish(Event("transition", self.env_id, event=ev.value, status="ONGOING",
-                               error=self.last_error))
-        self.publish(Event("transition", self.env_id, event=ev.value, status="DONE_OK",
-                           state=self.fsm.state.value,
-                           detail={"duration_s": self.durations[ev.value]}))
+            self.publish(
+                Event(
+                    "transition",
+                    self.env_id,
+                    event=ev.value,
+                    status="ONGOING",
+                    error=self.last_error,
+                )
+            )
+        self.publish(
+            Event(
+                "transition",
+                self.env_id,
+                event=ev.value,
+                status="DONE_OK",
+                state=self.fsm.state.value,
+                detail={"duration_s": self.durations[ev.value]},
+            )
+        )
         if self.root_state == TaskState.ERROR and self.fsm.state in _WATCHED:
             self._schedule_auto_error()
         return self.fsm.state.value
 
     def _enter(self, state: EnvState) -> None:
-        self.publish(Event("environment", self.env_id, state=state.value,
-                           detail={"run_number": self.run_number}))
+        self.publish(
+            Event(
+                "environment",
+                self.env_id,
+                state=state.value,
+                detail={"run_number": self.run_number},
+            )
+        )
 
     async def _go_error(self, why: str) -> None:
-        self.publish(Event("transition", self.env_id, event="GO_ERROR", status="STARTED",
-                           detail={"reason": why}))
+        self.publish(
+            Event(
+                "transition",
+                self.env_id,
+                event="GO_ERROR",
+                status="STARTED",
+                detail={"reason": why},
+            )
+        )
         with contextlib.suppress(Exception):
             await TRANSITIONS[EnvEvent.GO_ERROR](self)
         self._enter(self.fsm.fire(EnvEvent.GO_ERROR))
-        self.publish(Event("transition", self.env_id, event="GO_ERROR", status="DONE_OK",
-                           state=self.fsm.state.value))
+        self.publish(
+            Event(
+                "transition",
+                self.env_id,
+                event="GO_ERROR",
+                status="DONE_OK",
+                state=self.fsm.state.value,
+            )
+        )
 
     # -- observed state ---------------------------------------------------------------
     def root_changed(self, state: str, version: int) -> None:
@@ -183,8 +220,11 @@ class EnvironmentRuntime:
         await asyncio.sleep(self.settings.error_grace_s)
         if self.busy or self.fsm.state not in _WATCHED or self.root_state != TaskState.ERROR:
             return
-        failed = [e.error or e.role_path for e in self.tasks.values()
-                  if e.state == TaskState.ERROR and e.critical]
+        failed = [
+            e.error or e.role_path
+            for e in self.tasks.values()
+            if e.state == TaskState.ERROR and e.critical
+        ]
         self.busy, self.busy_since = "GO_ERROR", time.time()
         try:
             self.last_error = "; ".join(failed) or "root role in ERROR"
@@ -192,16 +232,25 @@ class EnvironmentRuntime:
         finally:
             self.busy = None
 
-    def task_changed(self, role_path: str, state: str, version: int, detail: dict[str, Any]) -> None:
+    def task_changed(
+        self, role_path: str, state: str, version: int, detail: dict[str, Any]
+    ) -> None:
         entry = self.tasks.get(role_path)
         if entry is None or version < entry.version:
             return
         entry.state, entry.version = TaskState(state), version
         entry.error = detail.get("error", "") or entry.error
         entry.pid = detail.get("pid", entry.pid)
-        self.publish(Event("task", self.env_id, path=role_path, state=state,
-                           error=entry.error if state == "ERROR" else "",
-                           detail={"task_id": entry.task_id}))
+        self.publish(
+            Event(
+                "task",
+                self.env_id,
+                path=role_path,
+                state=state,
+                error=entry.error if state == "ERROR" else "",
+                detail={"task_id": entry.task_id},
+            )
+        )
 
     # -- reads ----------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
@@ -234,16 +283,18 @@ class EnvironmentRuntime:
     def state(self) -> str:
         return self.fsm.state.value
 
-    async def destroy(self, keep_tasks: bool = False, allow_in_running: bool = False,
-                      force: bool = False) -> dict[str, Any]:
+    async def destroy(
+        self, keep_tasks: bool = False, allow_in_running: bool = False, force: bool = False
+    ) -> dict[str, Any]:
         from actors.transitions.destroy import destroy
 
         if self.busy is not None and not force:
             self._acquire("destroy")  # raises EnvironmentBusy
         self.busy, self.busy_since = "destroy", time.time()
         try:
-            return await destroy(self, keep_tasks=keep_tasks,
-                                 allow_in_running=allow_in_running, force=force)
+            return await destroy(
+                self, keep_tasks=keep_tasks, allow_in_running=allow_in_running, force=force
+            )
         finally:
             self.busy = None
 
@@ -253,25 +304,39 @@ _WATCHED = (EnvState.CONFIGURED, EnvState.RUNNING)
 
 def _tree_of(node: Any, env: EnvironmentRuntime) -> dict[str, Any]:
     entry = env.tasks.get(node.path)
-    out: dict[str, Any] = {"name": node.name, "path": node.path, "kind": node.kind,
-                           "critical": node.critical}
+    out: dict[str, Any] = {
+        "name": node.name,
+        "path": node.path,
+        "kind": node.kind,
+        "critical": node.critical,
+    }
     if entry is not None:
-        out.update(state=entry.state.value, task_id=entry.task_id, host=entry.host,
-                   pid=entry.pid, task_class=entry.task_class)
+        out.update(
+            state=entry.state.value,
+            task_id=entry.task_id,
+            host=entry.host,
+            pid=entry.pid,
+            task_class=entry.task_class,
+        )
     elif node.task is not None:  # a hook task: it runs at its trigger, not deployed
-        out.update(kind="hook", state="INVARIANT", trigger=node.task.trigger,
-                   task_class=node.task.task_class)
+        out.update(
+            kind="hook",
+            state="INVARIANT",
+            trigger=node.task.trigger,
+            task_class=node.task.task_class,
+        )
     else:
         kids = [_tree_of(c, env) for c in node.children]
         out["children"] = kids
         out["state"] = aggregate(
-            (TaskState(k.get("state", "UNKNOWN")), k["critical"]) for k in kids
+            (TaskState(k.get("state", "UNKNOWN")), k["critical"])
+            for k in kids
             if k["kind"] != "hook"
         ).value
     return out
 
 
-EnvironmentActor = ray.remote(num_cpus=0, max_restarts=0, max_concurrency=1000)(
-    EnvironmentRuntime
-)
+EnvironmentActor = ray.remote(  # type: ignore[call-overload]
+    num_cpus=0, max_restarts=0, max_concurrency=1000
+)(EnvironmentRuntime)
 __all__ = ["EnvironmentActor", "EnvironmentRuntime", "TransitionFailed"]

@@ -59,10 +59,18 @@ async def run_hooks(env: EnvironmentRuntime, point: str) -> list[str]:
     for _, specs in groups.items():
         results = await asyncio.gather(*(_run_one(env, s, point) for s in specs))
         for s, msg in zip(specs, results, strict=True):
-            env.publish(Event("task", env.env_id, path=s.role_path, event=point,
-                              status="DONE_ERROR" if msg else "DONE_OK", error=msg,
-                              state="ERROR" if msg else "DONE",
-                              detail={"hook": True, "critical": s.critical}))
+            env.publish(
+                Event(
+                    "task",
+                    env.env_id,
+                    path=s.role_path,
+                    event=point,
+                    status="DONE_ERROR" if msg else "DONE_OK",
+                    error=msg,
+                    state="ERROR" if msg else "DONE",
+                    detail={"hook": True, "critical": s.critical},
+                )
+            )
         failures += [msg for s, msg in zip(specs, results, strict=True) if msg and s.critical]
     return failures
 
@@ -70,11 +78,17 @@ async def run_hooks(env: EnvironmentRuntime, point: str) -> list[str]:
 async def _run_one(env: EnvironmentRuntime, spec: Any, point: str) -> str:
     """Run one hook task to its end; returns "" or what went wrong."""
     if spec.control_mode not in ("basic", "hook"):
-        return (f"hook task {spec.role_path} at {point}: control mode {spec.control_mode} "
-                "is not supported for hooks (use basic)")
-    request = {"role_path": spec.role_path, "task_class": spec.task_class,
-               "constraints": [(c.attribute, str(c.value)) for c in spec.constraints],
-               "controlled": False, "hook": True}
+        return (
+            f"hook task {spec.role_path} at {point}: control mode {spec.control_mode} "
+            "is not supported for hooks (use basic)"
+        )
+    request = {
+        "role_path": spec.role_path,
+        "task_class": spec.task_class,
+        "constraints": [(c.attribute, str(c.value)) for c in spec.constraints],
+        "controlled": False,
+        "hook": True,
+    }
     placements = await env.controller.place.remote(env.env_id, [request])
     entry = None
     try:
@@ -92,4 +106,5 @@ async def _run_one(env: EnvironmentRuntime, spec: Any, point: str) -> str:
             with contextlib.suppress(Exception):
                 ray.kill(entry.actor)
         await env.controller.release_environment.remote(
-            env.env_id, [], [p["task_id"] for p in placements])
+            env.env_id, [], [p["task_id"] for p in placements]
+        )

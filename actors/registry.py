@@ -50,27 +50,43 @@ class TaskRegistry:
                 idle = self.pool.claim(req["task_class"], cons, nodes)
                 if idle is not None:
                     node = nodes[idle.node_id]
-                    out.append(self._placement(idle.task_id, node, idle.control_port, True,
-                                               idle.actor_name))
+                    out.append(
+                        self._placement(
+                            idle.task_id, node, idle.control_port, True, idle.actor_name
+                        )
+                    )
                     self.tasks[idle.task_id]["env_id"] = env_id
                     continue
                 node = choose_node(req["role_path"], cons, list(nodes.values()), load)
                 task_id = new_id()
-                port = (self.ports.allocate(node.node_id, task_id, "control")
-                        if req["controlled"] else None)
+                port = (
+                    self.ports.allocate(node.node_id, task_id, "control")
+                    if req["controlled"]
+                    else None
+                )
                 load[node.node_id] = load.get(node.node_id, 0) + 1
-                out.append(self._placement(task_id, node, port, False,
-                                           naming.task_actor(env_id, req["role_path"], task_id)))
+                out.append(
+                    self._placement(
+                        task_id,
+                        node,
+                        port,
+                        False,
+                        naming.task_actor(env_id, req["role_path"], task_id),
+                    )
+                )
         except Exception:
             self.unplace(env_id, out)
             raise
         return out
 
     @staticmethod
-    def _placement(task_id: str, node: NodeInfo, port: int | None, reused: bool,
-                   actor_name: str) -> dict[str, Any]:
+    def _placement(
+        task_id: str, node: NodeInfo, port: int | None, reused: bool, actor_name: str
+    ) -> dict[str, Any]:
         return {
-            "task_id": task_id, "reused": reused, "actor_name": actor_name,
+            "task_id": task_id,
+            "reused": reused,
+            "actor_name": actor_name,
             "control_port": port,
             "node": {"node_id": node.node_id, "hostname": node.hostname, "ip": node.ip},
         }
@@ -88,15 +104,27 @@ class TaskRegistry:
 
     @staticmethod
     def _idle(rec: Mapping[str, Any]) -> IdleTask:
-        return IdleTask(rec["task_id"], rec["task_class"], rec["node_id"], rec["actor_name"],
-                        rec.get("control_port"), time.time())
+        return IdleTask(
+            rec["task_id"],
+            rec["task_class"],
+            rec["node_id"],
+            rec["actor_name"],
+            rec.get("control_port"),
+            time.time(),
+        )
 
-    def register(self, env_id: str, records: Sequence[Mapping[str, Any]],
-                 actor_names: Mapping[str, str], nodes: Mapping[str, str]) -> None:
+    def register(
+        self,
+        env_id: str,
+        records: Sequence[Mapping[str, Any]],
+        actor_names: Mapping[str, str],
+        nodes: Mapping[str, str],
+    ) -> None:
         for r in records:
             rec = dict(r)
-            rec.update(env_id=env_id, actor_name=actor_names[r["task_id"]],
-                       node_id=nodes[r["task_id"]])
+            rec.update(
+                env_id=env_id, actor_name=actor_names[r["task_id"]], node_id=nodes[r["task_id"]]
+            )
             self.tasks[r["task_id"]] = rec
 
     def release(self, kept: Sequence[str], dropped: Sequence[str]) -> None:

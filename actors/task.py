@@ -159,8 +159,11 @@ class TaskRuntime:
         os.makedirs(os.path.dirname(req.log_path), exist_ok=True)
         env = {**req.env, "PATH": _tool_path(req.env.get("PATH", os.environ.get("PATH", "")))}
         self._proc = await processes.spawn(
-            list(req.argv), owner=process_owner(self.task_id), env=env,
-            stdout_path=req.log_path, stderr_path=req.log_path,
+            list(req.argv),
+            owner=process_owner(self.task_id),
+            env=env,
+            stdout_path=req.log_path,
+            stderr_path=req.log_path,
         )
         self.pid = self._proc.pid
         self._bg.append(asyncio.create_task(self._watch_exit()))
@@ -169,7 +172,8 @@ class TaskRuntime:
             return self.snapshot()
         self._ctl = make_controller(
             "fairmq" if req.control_mode == "fairmq" else "direct",
-            f"127.0.0.1:{req.control_port}", name=f"{req.role_path} ({self.task_id})",
+            f"127.0.0.1:{req.control_port}",
+            name=f"{req.role_path} ({self.task_id})",
             flavour=req.flavour,  # type: ignore[arg-type]
         )
         try:

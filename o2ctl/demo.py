@@ -23,8 +23,7 @@ def _count(path: Path) -> int:
         return 0
 
 
-def run_demo(processors: int = 4, seconds: float = 2.0,
-             say: Callable[[str], None] = print) -> int:
+def run_demo(processors: int = 4, seconds: float = 2.0, say: Callable[[str], None] = print) -> int:
     import ray
 
     from o2ctl.sdk import connect
@@ -40,8 +39,10 @@ def run_demo(processors: int = 4, seconds: float = 2.0,
             env = client.create_environment(
                 PIPELINE, vars={"nProcessors": str(processors), "sink_count_file": str(count_file)}
             )
-            say(f"environment {env.id} created ({len(env.tasks)} tasks) in "
-                f"{time.perf_counter() - t:.1f}s: {env.state}")
+            say(
+                f"environment {env.id} created ({len(env.tasks)} tasks) in "
+                f"{time.perf_counter() - t:.1f}s: {env.state}"
+            )
             for run in (1, 2):
                 t = time.perf_counter()
                 env.start()
@@ -50,8 +51,10 @@ def run_demo(processors: int = 4, seconds: float = 2.0,
                 t = time.perf_counter()
                 env.stop()
                 got = _count(count_file)
-                say(f"run {run} stopped in {time.perf_counter() - t:.2f}s; "
-                    f"sink received {got} messages")
+                say(
+                    f"run {run} stopped in {time.perf_counter() - t:.2f}s; "
+                    f"sink received {got} messages"
+                )
                 if got <= 0:
                     raise SystemExit("the sink received nothing: data did not flow")
             env.destroy()

@@ -10,15 +10,21 @@ import html
 from typing import Any
 
 STATE_COLOURS = {
-    "RUNNING": "#1a7f37", "CONFIGURED": "#0969da", "STANDBY": "#6e7781",
-    "DEPLOYED": "#8250df", "ERROR": "#cf222e", "MIXED": "#bf8700", "DONE": "#57606a",
-    "UNKNOWN": "#57606a", "INVARIANT": "#57606a",
+    "RUNNING": "#1a7f37",
+    "CONFIGURED": "#0969da",
+    "STANDBY": "#6e7781",
+    "DEPLOYED": "#8250df",
+    "ERROR": "#cf222e",
+    "MIXED": "#bf8700",
+    "DONE": "#57606a",
+    "UNKNOWN": "#57606a",
+    "INVARIANT": "#57606a",
 }
 
 
 def _badge(state: str) -> str:
     colour = STATE_COLOURS.get(state, "#57606a")
-    return (f'<span style="color:{colour};font-weight:bold">[{html.escape(state)}]</span>')
+    return f'<span style="color:{colour};font-weight:bold">[{html.escape(state)}]</span>'
 
 
 def _tree_html(node: dict[str, Any]) -> str:
@@ -32,17 +38,25 @@ def _tree_html(node: dict[str, Any]) -> str:
     return f"<li>{label}<ul>{inner}</ul></li>"
 
 
-def environment_html(summary: dict[str, Any], tree: dict[str, Any],
-                     tasks: list[dict[str, Any]]) -> str:
-    head = (f"<b>Environment {html.escape(summary['env_id'])}</b> "
-            f"({html.escape(summary['workflow'])}) {_badge(summary['state'])}"
-            f" run {summary.get('run_number') or '-'}")
+def environment_html(
+    summary: dict[str, Any], tree: dict[str, Any], tasks: list[dict[str, Any]]
+) -> str:
+    head = (
+        f"<b>Environment {html.escape(summary['env_id'])}</b> "
+        f"({html.escape(summary['workflow'])}) {_badge(summary['state'])}"
+        f" run {summary.get('run_number') or '-'}"
+    )
     rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(t.get(k, '')))}</td>"
-                         for k in ("task_id", "role_path", "task_class", "host", "pid"))
+        "<tr>"
+        + "".join(
+            f"<td>{html.escape(str(t.get(k, '')))}</td>"
+            for k in ("task_id", "role_path", "task_class", "host", "pid")
+        )
         + f"<td>{_badge(t['state'])}</td></tr>"
         for t in tasks
     )
-    table = ("<table><tr><th>task</th><th>role</th><th>class</th><th>host</th><th>pid</th>"
-             f"<th>state</th></tr>{rows}</table>")
+    table = (
+        "<table><tr><th>task</th><th>role</th><th>class</th><th>host</th><th>pid</th>"
+        f"<th>state</th></tr>{rows}</table>"
+    )
     return f"<div>{head}<ul>{_tree_html(tree)}</ul>{table}</div>"

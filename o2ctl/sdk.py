@@ -47,32 +47,45 @@ async def acall(ref: Any, timeout: float = DEFAULT_TIMEOUT) -> Any:
         raise ControlError(f"no answer from the control system within {timeout:.0f}s") from None
 
 
-def _controller(create: bool, state_dir: str | None, repo: str | None,
-                settings: dict[str, Any] | None) -> Any:
+def _controller(
+    create: bool, state_dir: str | None, repo: str | None, settings: dict[str, Any] | None
+) -> Any:
     try:
         return ray.get_actor(naming.CONTROLLER, namespace=naming.NAMESPACE)
     except ValueError:
         if not create:
-            raise ControlError("no o2ctl controller is running in this Ray cluster "
-                               "(start one with `o2ctl up`)") from None
+            raise ControlError(
+                "no o2ctl controller is running in this Ray cluster (start one with `o2ctl up`)"
+            ) from None
     from actors.controller import ControllerActor
 
     actor = ControllerActor.options(
-        name=naming.CONTROLLER, namespace=naming.NAMESPACE, lifetime="detached",
+        name=naming.CONTROLLER,
+        namespace=naming.NAMESPACE,
+        lifetime="detached",
         get_if_exists=True,
     ).remote(state_dir, repo, settings)
     call(actor.info.remote(), timeout=120)
     return actor
 
 
-def connect(address: str | None = None, *, start: bool = True, state_dir: str | None = None,
-            repo: str | None = None, settings: dict[str, Any] | None = None,
-            num_cpus: int | None = None) -> Client:
+def connect(
+    address: str | None = None,
+    *,
+    start: bool = True,
+    state_dir: str | None = None,
+    repo: str | None = None,
+    settings: dict[str, Any] | None = None,
+    num_cpus: int | None = None,
+) -> Client:
     """Reach the o2ctl system at ``address`` (``auto``, ``ray://…``), or start a local one."""
     if not ray.is_initialized():
         address = address or os.environ.get("O2CTL_RAY_ADDRESS") or os.environ.get("RAY_ADDRESS")
-        kwargs: dict[str, Any] = {"namespace": naming.NAMESPACE, "logging_level": "WARNING",
-                                  "log_to_driver": False}
+        kwargs: dict[str, Any] = {
+            "namespace": naming.NAMESPACE,
+            "logging_level": "WARNING",
+            "log_to_driver": False,
+        }
         if address:
             ray.init(address=address, **kwargs)
         elif start:
@@ -86,16 +99,20 @@ class Client:
     def __init__(self, controller: Any) -> None:
         self.controller = controller
 
-    def create_environment(self, workflow: str, vars: dict[str, Any] | None = None,
-                           auto_configure: bool = True) -> Environment:
-        summary = call(self.controller.create_environment.remote(workflow, vars or {},
-                                                                 auto_configure))
+    def create_environment(
+        self, workflow: str, vars: dict[str, Any] | None = None, auto_configure: bool = True
+    ) -> Environment:
+        summary = call(
+            self.controller.create_environment.remote(workflow, vars or {}, auto_configure)
+        )
         return Environment(self, summary["env_id"])
 
-    async def acreate_environment(self, workflow: str, vars: dict[str, Any] | None = None,
-                                  auto_configure: bool = True) -> Environment:
-        summary = await acall(self.controller.create_environment.remote(workflow, vars or {},
-                                                                        auto_configure))
+    async def acreate_environment(
+        self, workflow: str, vars: dict[str, Any] | None = None, auto_configure: bool = True
+    ) -> Environment:
+        summary = await acall(
+            self.controller.create_environment.remote(workflow, vars or {}, auto_configure)
+        )
         return Environment(self, summary["env_id"])
 
     def environments(self) -> list[dict[str, Any]]:
@@ -183,15 +200,27 @@ class Environment:
     async def astop(self) -> str:
         return await self.atransition("STOP_ACTIVITY")
 
-    def destroy(self, keep_tasks: bool = False, allow_in_running: bool = False,
-                force: bool = False) -> dict[str, Any]:
-        return dict(call(self.client.controller.destroy_environment.remote(
-            self.id, keep_tasks, allow_in_running, force)))
+    def destroy(
+        self, keep_tasks: bool = False, allow_in_running: bool = False, force: bool = False
+    ) -> dict[str, Any]:
+        return dict(
+            call(
+                self.client.controller.destroy_environment.remote(
+                    self.id, keep_tasks, allow_in_running, force
+                )
+            )
+        )
 
-    async def adestroy(self, keep_tasks: bool = False, allow_in_running: bool = False,
-                       force: bool = False) -> dict[str, Any]:
-        return dict(await acall(self.client.controller.destroy_environment.remote(
-            self.id, keep_tasks, allow_in_running, force)))
+    async def adestroy(
+        self, keep_tasks: bool = False, allow_in_running: bool = False, force: bool = False
+    ) -> dict[str, Any]:
+        return dict(
+            await acall(
+                self.client.controller.destroy_environment.remote(
+                    self.id, keep_tasks, allow_in_running, force
+                )
+            )
+        )
 
     # -- reads --------------------------------------------------------------------------
     @property
@@ -223,8 +252,9 @@ class Environment:
             if now == state:
                 return now
             if time.monotonic() > deadline:
-                raise ControlError(f"environment {self.id} is {now}, not {state}, "
-                                   f"after {timeout:.0f}s")
+                raise ControlError(
+                    f"environment {self.id} is {now}, not {state}, after {timeout:.0f}s"
+                )
             time.sleep(0.05)
 
     def _repr_html_(self) -> str:

@@ -14,6 +14,7 @@ and the CLI share one implementation.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 from collections.abc import Mapping, Sequence
@@ -45,8 +46,9 @@ def owned_env(owner: str, extra: Mapping[str, str] | None = None) -> dict[str, s
     return env
 
 
-def find_owned(owner_prefix: str = "", *, env_match: tuple[str, str] | None = None
-               ) -> list[OwnedProcess]:
+def find_owned(
+    owner_prefix: str = "", *, env_match: tuple[str, str] | None = None
+) -> list[OwnedProcess]:
     """Every live process marked as ours whose owner starts with ``owner_prefix``
     (and, with ``env_match=(NAME, VALUE)``, whose environment has NAME=VALUE)."""
     found: list[OwnedProcess] = []
@@ -77,8 +79,9 @@ async def spawn(
     stderr_path: str | None = None,
 ) -> asyncio.subprocess.Process:
     """Start a marked process in its own session (so that a kill reaches its children)."""
-    out = open(stdout_path, "ab") if stdout_path else asyncio.subprocess.DEVNULL  # noqa: SIM115
-    err = open(stderr_path, "ab") if stderr_path else asyncio.subprocess.DEVNULL  # noqa: SIM115
+    # Opening a log file for append is a local, non-blocking metadata operation.
+    out = open(stdout_path, "ab") if stdout_path else asyncio.subprocess.DEVNULL  # noqa: SIM115, ASYNC230
+    err = open(stderr_path, "ab") if stderr_path else asyncio.subprocess.DEVNULL  # noqa: SIM115, ASYNC230
     try:
         kwargs = dict(
             stdin=asyncio.subprocess.DEVNULL,
@@ -105,10 +108,8 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
     except ProcessLookupError:
         pass
     except PermissionError:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
 
 
 async def _gone(pid: int, timeout: float) -> bool:
@@ -152,10 +153,8 @@ async def terminate(
     # Leftovers of the group (children of a shell) go too.
     _signal_group(pid, signal.SIGKILL)
     if process is not None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(process.wait(), 5.0)
-        except TimeoutError:
-            pass
     return result
 
 

@@ -11,6 +11,7 @@ or kill, each other's processes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -56,13 +57,8 @@ def no_leftover_processes(request: pytest.FixtureRequest) -> Iterator[None]:
         time.sleep(0.1)
         left = [p for p in ours() if p.pid not in before]
     for p in left:
-        try:
+        with contextlib.suppress(OSError):
             os.killpg(p.pid, signal.SIGKILL)
-        except OSError:
-            try:
-                os.kill(p.pid, signal.SIGKILL)
-            except OSError:
-                pass
     assert not left, "processes left behind by the test: " + "; ".join(
         f"pid {p.pid} owner {p.owner}: {p.cmdline}" for p in left
     )

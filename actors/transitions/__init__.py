@@ -31,4 +31,4 @@ TRANSITIONS: dict[EnvEvent, Transition] = {
     EnvEvent.RECOVER: recover,
 }
 
-__all__ = ["TRANSITIONS", "Transition", "Any"]
+__all__ = ["TRANSITIONS", "Any", "Transition"]

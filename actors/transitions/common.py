@@ -59,11 +59,20 @@ class TaskEntry:
 
     def describe(self) -> dict[str, Any]:
         return {
-            "task_id": self.task_id, "role_path": self.role_path, "task_class": self.task_class,
-            "host": self.host, "node_id": self.node_id, "pid": self.pid, "state": self.state.value,
-            "control_mode": self.control_mode, "control_port": self.control_port,
-            "critical": self.critical, "reused": self.reused, "error": self.error,
-            "log_path": self.log_path, "status": "ACTIVE" if self.pid else "INACTIVE",
+            "task_id": self.task_id,
+            "role_path": self.role_path,
+            "task_class": self.task_class,
+            "host": self.host,
+            "node_id": self.node_id,
+            "pid": self.pid,
+            "state": self.state.value,
+            "control_mode": self.control_mode,
+            "control_port": self.control_port,
+            "critical": self.critical,
+            "reused": self.reused,
+            "error": self.error,
+            "log_path": self.log_path,
+            "status": "ACTIVE" if self.pid else "INACTIVE",
         }
 
 
@@ -112,13 +121,14 @@ async def fan_out(
             if error:
                 e.error = error
             elif e.state != expect:
-                e.error = (f"task {e.role_path} ({e.task_id}) on {e.host}: {event} left it in "
-                           f"{e.state.value}, expected {expect.value}")
+                e.error = (
+                    f"task {e.role_path} ({e.task_id}) on {e.host}: {event} left it in "
+                    f"{e.state.value}, expected {expect.value}"
+                )
             else:
                 e.error = ""
-        if e.error and (e.state != expect):
-            if e.critical:
-                failures.append(e.error)
+        if e.error and e.state != expect and e.critical:
+            failures.append(e.error)
     update_roles(env, targets)
     return failures
 

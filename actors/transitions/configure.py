@@ -36,16 +36,24 @@ async def configure(env: EnvironmentRuntime) -> None:
     tasks = [e for e in env.tasks.values() if e.controlled]
     need = {e.task_id: (e.node_id, _tcp_binds(e.spec)) for e in tasks}
     ports: dict[str, dict[str, int]] = await env.controller.allocate_channel_ports.remote(need)
-    inputs = [WiringInput(e.role_path, e.task_id, e.node_id, e.ip, e.spec.binds, e.spec.connects)
-              for e in tasks]
+    inputs = [
+        WiringInput(e.role_path, e.task_id, e.node_id, e.ip, e.spec.binds, e.spec.connects)
+        for e in tasks
+    ]
     try:
-        wiring = wire(inputs, lambda host, owner, purpose: ports[owner][purpose],
-                      env_id=env.env_id, global_channels=env.workflow.global_channels)
+        wiring = wire(
+            inputs,
+            lambda host, owner, purpose: ports[owner][purpose],
+            env_id=env.env_id,
+            global_channels=env.workflow.global_channels,
+        )
     except WiringError as exc:
         raise TransitionFailed(f"CONFIGURE of environment {env.env_id}: {exc}") from None
     args = {
-        e.role_path: {**{k: str(v) for k, v in e.spec.properties.items()},
-                      **wiring.chans.get(e.role_path, {})}
+        e.role_path: {
+            **{k: str(v) for k, v in e.spec.properties.items()},
+            **wiring.chans.get(e.role_path, {}),
+        }
         for e in tasks
     }
     env.channels = wiring.bound

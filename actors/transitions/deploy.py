@@ -59,10 +59,12 @@ def create_roles(env: EnvironmentRuntime) -> None:
     def visit(node: Any, parent: Any, parent_is_env: bool) -> None:
         if node.task is not None or not node.children:
             return
-        children = {c.path: c.critical for c in node.children
-                    if c.task is None or not c.task.trigger}
+        children = {
+            c.path: c.critical for c in node.children if c.task is None or not c.task.trigger
+        }
         actor = RoleActor.options(
-            name=naming.role_actor(env.env_id, node.path), namespace=naming.NAMESPACE,
+            name=naming.role_actor(env.env_id, node.path),
+            namespace=naming.NAMESPACE,
         ).remote(env.env_id, node.path, children, parent, parent_is_env)
         env.roles[node.path] = actor
         env.role_children[node.path] = children
@@ -75,38 +77,56 @@ def create_roles(env: EnvironmentRuntime) -> None:
 def _launch_request(env: EnvironmentRuntime, spec: Any, p: dict[str, Any]) -> LaunchRequest:
     cmd = spec.command
     plan = plan_launch(
-        role_path=spec.role_path, task_id=p["task_id"], control_mode=spec.control_mode,
-        value=cmd.value, arguments=list(cmd.arguments), env=list(cmd.env), shell=cmd.shell,
+        role_path=spec.role_path,
+        task_id=p["task_id"],
+        control_mode=spec.control_mode,
+        value=cmd.value,
+        arguments=list(cmd.arguments),
+        env=list(cmd.env),
+        shell=cmd.shell,
         control_port=p.get("control_port"),
     )
     return LaunchRequest(
-        task_id=p["task_id"], task_class=spec.task_class, role_path=spec.role_path,
-        env_id=env.env_id, control_mode=spec.control_mode, argv=plan.argv, env=dict(plan.env),
-        flavour=plan.flavour, controlled=plan.controlled, control_port=p.get("control_port"),
+        task_id=p["task_id"],
+        task_class=spec.task_class,
+        role_path=spec.role_path,
+        env_id=env.env_id,
+        control_mode=spec.control_mode,
+        argv=plan.argv,
+        env=dict(plan.env),
+        flavour=plan.flavour,
+        controlled=plan.controlled,
+        control_port=p.get("control_port"),
         log_path=os.path.join(env.settings.log_dir, "tasks", f"{p['task_id']}.log"),
-        host=p["node"]["hostname"], start_timeout_s=env.settings.start_timeout_s,
+        host=p["node"]["hostname"],
+        start_timeout_s=env.settings.start_timeout_s,
         critical=spec.critical,
     )
 
 
-async def start_task(env: EnvironmentRuntime, spec: Any, p: dict[str, Any],
-                     attach: bool = True) -> TaskEntry:
+async def start_task(
+    env: EnvironmentRuntime, spec: Any, p: dict[str, Any], attach: bool = True
+) -> TaskEntry:
     """Start (or claim) the task of ``spec`` as placed by ``p``; attached to its role."""
     node = p["node"]
     parent = env.roles.get(parent_of(spec.role_path)) if attach else None
     if getattr(spec, "placement_vars", ()):
         from o2ctl.templates import render_task_for_host
 
-        spec = render_task_for_host(spec, hostname=node["hostname"],
-                                    extra={"task_id": p["task_id"], "environment_id": env.env_id})
+        spec = render_task_for_host(
+            spec,
+            hostname=node["hostname"],
+            extra={"task_id": p["task_id"], "environment_id": env.env_id},
+        )
     if p["reused"]:
-        actor = ray.get_actor(p["actor_name"], namespace=naming.NAMESPACE)
+        actor: Any = ray.get_actor(p["actor_name"], namespace=naming.NAMESPACE)
         snap = await actor.attach.remote(env.env_id, spec.role_path, parent, env.self_handle)
     else:
         req = _launch_request(env, spec, p)
         actor = TaskActor.options(
             name=naming.task_actor(env.env_id, spec.role_path, p["task_id"]),
-            namespace=naming.NAMESPACE, lifetime="detached",
+            namespace=naming.NAMESPACE,
+            lifetime="detached",
             scheduling_strategy=NodeAffinitySchedulingStrategy(node["node_id"], soft=False),
         ).remote(p["task_id"], node["hostname"])
         if attach:
@@ -118,11 +138,22 @@ async def start_task(env: EnvironmentRuntime, spec: Any, p: dict[str, Any],
                 ray.kill(actor)
             raise
     return TaskEntry(
-        role_path=spec.role_path, task_id=p["task_id"], task_class=spec.task_class, actor=actor,
-        host=node["hostname"], node_id=node["node_id"], ip=node["ip"],
-        control_mode=spec.control_mode, critical=spec.critical, spec=spec,
-        control_port=snap.get("control_port"), pid=snap["pid"], state=TaskState(snap["state"]),
-        version=snap["version"], reused=p["reused"], log_path=snap.get("log_path", ""),
+        role_path=spec.role_path,
+        task_id=p["task_id"],
+        task_class=spec.task_class,
+        actor=actor,
+        host=node["hostname"],
+        node_id=node["node_id"],
+        ip=node["ip"],
+        control_mode=spec.control_mode,
+        critical=spec.critical,
+        spec=spec,
+        control_port=snap.get("control_port"),
+        pid=snap["pid"],
+        state=TaskState(snap["state"]),
+        version=snap["version"],
+        reused=p["reused"],
+        log_path=snap.get("log_path", ""),
     )
 
 
@@ -134,15 +165,21 @@ async def deploy(env: EnvironmentRuntime) -> None:
         *(start_task(env, s, p) for s, p in zip(specs, placements, strict=True)),
         return_exceptions=True,
     )
-    failures = [f"{s.role_path}: {reason(r)}" for s, r in zip(specs, results, strict=True)
-                if isinstance(r, BaseException)]
+    failures = [
+        f"{s.role_path}: {reason(r)}"
+        for s, r in zip(specs, results, strict=True)
+        if isinstance(r, BaseException)
+    ]
     started = [r for r in results if isinstance(r, TaskEntry)]
     if failures:
         await _undo(env, started, placements)
-        shown = "; ".join(failures[:10]) + (f"; and {len(failures) - 10} more"
-                                            if len(failures) > 10 else "")
-        raise DeployFailed(f"deploy of environment {env.env_id} failed for "
-                           f"{len(failures)} of {len(specs)} task(s): {shown}")
+        shown = "; ".join(failures[:10]) + (
+            f"; and {len(failures) - 10} more" if len(failures) > 10 else ""
+        )
+        raise DeployFailed(
+            f"deploy of environment {env.env_id} failed for "
+            f"{len(failures)} of {len(specs)} task(s): {shown}"
+        )
     env.tasks = {e.role_path: e for e in started}
     await env.controller.register_tasks.remote(env.env_id, [e.describe() for e in started])
     update_roles(env, started)
@@ -151,8 +188,10 @@ async def deploy(env: EnvironmentRuntime) -> None:
 async def _undo(env: EnvironmentRuntime, started: list[TaskEntry], placements: list[Any]) -> None:
     reused = [e for e in started if e.reused]
     fresh = [e for e in started if not e.reused]
-    await asyncio.gather(*(e.actor.terminate.remote(env.settings.kill_grace_s) for e in fresh),
-                         return_exceptions=True)
+    await asyncio.gather(
+        *(e.actor.terminate.remote(env.settings.kill_grace_s) for e in fresh),
+        return_exceptions=True,
+    )
     for e in fresh:
         with contextlib.suppress(Exception):
             ray.kill(e.actor)

@@ -46,8 +46,9 @@ async def _wind_down(env: EnvironmentRuntime, keep_tasks: bool) -> list[str]:
     return problems
 
 
-async def destroy(env: EnvironmentRuntime, *, keep_tasks: bool, allow_in_running: bool,
-                  force: bool) -> dict[str, Any]:
+async def destroy(
+    env: EnvironmentRuntime, *, keep_tasks: bool, allow_in_running: bool, force: bool
+) -> dict[str, Any]:
     if env.fsm.state == EnvState.RUNNING and not (allow_in_running or force):
         raise ControlError(
             f"environment {env.env_id} is RUNNING (run {env.run_number}): stop it first, "
@@ -58,8 +59,11 @@ async def destroy(env: EnvironmentRuntime, *, keep_tasks: bool, allow_in_running
     if problems and EnvEvent.GO_ERROR in env.fsm.allowed_events():
         env.fsm.fire(EnvEvent.GO_ERROR)
         env.publish(Event("environment", env.env_id, state=env.fsm.state.value))
-    keep = [e for e in env.tasks.values()
-            if keep_tasks and not problems and e.state == TaskState.STANDBY and e.controlled]
+    keep = [
+        e
+        for e in env.tasks.values()
+        if keep_tasks and not problems and e.state == TaskState.STANDBY and e.controlled
+    ]
     drop = [e for e in env.tasks.values() if e not in keep]
     await asyncio.gather(*(e.actor.detach.remote() for e in keep), return_exceptions=True)
     ended = await asyncio.gather(
@@ -78,12 +82,21 @@ async def destroy(env: EnvironmentRuntime, *, keep_tasks: bool, allow_in_running
     await env.controller.release_environment.remote(
         env.env_id, [e.task_id for e in keep], [e.task_id for e in drop]
     )
-    env.publish(Event("transition", env.env_id, event="DESTROY",
-                      status="DONE_ERROR" if problems else "DONE_OK", error="; ".join(problems)))
+    env.publish(
+        Event(
+            "transition",
+            env.env_id,
+            event="DESTROY",
+            status="DONE_ERROR" if problems else "DONE_OK",
+            error="; ".join(problems),
+        )
+    )
     return {
         "env_id": env.env_id,
         "kept": [e.task_id for e in keep],
-        "ended": {e.task_id: (str(r) if isinstance(r, BaseException) else r)
-                  for e, r in zip(drop, ended, strict=True)},
+        "ended": {
+            e.task_id: (str(r) if isinstance(r, BaseException) else r)
+            for e, r in zip(drop, ended, strict=True)
+        },
         "problems": problems,
     }

@@ -29,8 +29,11 @@ async def _replace(env: EnvironmentRuntime, e: TaskEntry) -> str:
 
 
 async def recover(env: EnvironmentRuntime) -> None:
-    broken = [e for e in env.tasks.values() if e.state in (TaskState.ERROR, TaskState.UNKNOWN,
-                                                             TaskState.DONE)]
+    broken = [
+        e
+        for e in env.tasks.values()
+        if e.state in (TaskState.ERROR, TaskState.UNKNOWN, TaskState.DONE)
+    ]
     errors = [m for m in await asyncio.gather(*(_replace(env, e) for e in broken)) if m]
     running = [e for e in env.tasks.values() if e.state == TaskState.RUNNING]
     failures = await fan_out(env, "STOP", TaskState.CONFIGURED, only=running)

@@ -42,16 +42,25 @@ def env_tree(node: dict[str, Any], into: Tree | None = None) -> Tree:
 def task_table(tasks: list[dict[str, Any]]) -> Table:
     table = Table("task id", "class", "role", "host", "pid", "status", "state", box=None)
     for t in tasks:
-        table.add_row(t["task_id"], t["task_class"], t["role_path"], t["host"], str(t["pid"]),
-                      t.get("status", ""), badge(t["state"]))
+        table.add_row(
+            t["task_id"],
+            t["task_class"],
+            t["role_path"],
+            t["host"],
+            str(t["pid"]),
+            t.get("status", ""),
+            badge(t["state"]),
+        )
     return table
 
 
 @app.command("create")
 def create(
     workflow: Annotated[str, typer.Option("--workflow", "-w", help="workflow template")],
-    extra_vars: Annotated[list[str] | None, typer.Option("--extra-vars", "-e",
-                          help="key=value or path.to.role:key=value (repeatable)")] = None,
+    extra_vars: Annotated[
+        list[str] | None,
+        typer.Option("--extra-vars", "-e", help="key=value or path.to.role:key=value (repeatable)"),
+    ] = None,
     no_configure: Annotated[bool, typer.Option("--no-configure", help="stop at DEPLOYED")] = False,
     address: Address = None,
     output: Output = OutputFormat.text,
@@ -66,8 +75,10 @@ def create(
     if output is OutputFormat.json:
         print_json(summary)
         return
-    console.print(f"environment [bold]{env.id}[/] {badge(summary['state'])}: "
-                  f"{summary['tasks']} tasks in {time.perf_counter() - t0:.1f}s")
+    console.print(
+        f"environment [bold]{env.id}[/] {badge(summary['state'])}: "
+        f"{summary['tasks']} tasks in {time.perf_counter() - t0:.1f}s"
+    )
 
 
 @app.command("list")
@@ -79,8 +90,14 @@ def list_(address: Address = None, output: Output = OutputFormat.text) -> None:
         return
     table = Table("id", "workflow", "state", "run", "tasks", "detectors", box=None)
     for e in envs:
-        table.add_row(e["env_id"], e["workflow"], badge(e["state"]), str(e["run_number"] or "-"),
-                      str(e["tasks"]), ",".join(e["detectors"]))
+        table.add_row(
+            e["env_id"],
+            e["workflow"],
+            badge(e["state"]),
+            str(e["run_number"] or "-"),
+            str(e["tasks"]),
+            ",".join(e["detectors"]),
+        )
     console.print(table)
 
 
@@ -103,8 +120,10 @@ def show(
         print_json(data)
         return
     s = data["summary"]
-    console.print(f"environment [bold]{s['env_id']}[/] ({s['workflow']}) {badge(s['state'])} "
-                  f"run {s['run_number'] or '-'}; tasks {s['task_states']}")
+    console.print(
+        f"environment [bold]{s['env_id']}[/] ({s['workflow']}) {badge(s['state'])} "
+        f"run {s['run_number'] or '-'}; tasks {s['task_states']}"
+    )
     if s.get("last_error"):
         console.print(f"last error: {s['last_error']}")
     if workflow:
@@ -126,11 +145,19 @@ def control(
     with console.status(f"{event}…"):
         state = env.transition(event.upper())
     if output is OutputFormat.json:
-        print_json({"env_id": env_id, "event": event.upper(), "state": state,
-                    "run_number": env.run_number, "seconds": time.perf_counter() - t0})
+        print_json(
+            {
+                "env_id": env_id,
+                "event": event.upper(),
+                "state": state,
+                "run_number": env.run_number,
+                "seconds": time.perf_counter() - t0,
+            }
+        )
         return
-    console.print(f"{env_id}: {event.upper()} done in {time.perf_counter() - t0:.2f}s → "
-                  f"{badge(state)}")
+    console.print(
+        f"{env_id}: {event.upper()} done in {time.perf_counter() - t0:.2f}s → {badge(state)}"
+    )
 
 
 @app.command("destroy")
@@ -147,8 +174,10 @@ def destroy(
     if output is OutputFormat.json:
         print_json(result)
         return
-    console.print(f"environment {env_id} destroyed: {len(result['kept'])} task(s) kept idle, "
-                  f"{len(result['ended'])} ended")
+    console.print(
+        f"environment {env_id} destroyed: {len(result['kept'])} task(s) kept idle, "
+        f"{len(result['ended'])} ended"
+    )
 
 
 @role_app.command("query")

@@ -23,7 +23,9 @@ app = typer.Typer(help="A local o2ctl system.")
 
 Address = Annotated[
     str | None,
-    typer.Option("--address", help="Ray address of the o2ctl system (default: RAY_ADDRESS or auto)"),
+    typer.Option(
+        "--address", help="Ray address of the o2ctl system (default: RAY_ADDRESS or auto)"
+    ),
 ]
 
 
@@ -44,8 +46,16 @@ def up(
     dashboard_port: Annotated[int, typer.Option(help="Ray dashboard port")] = 8265,
 ) -> None:
     """Start a local o2ctl system: a Ray head with its dashboard, and the controller."""
-    cmd = [_ray_cli(), "start", "--head", "--dashboard-host", "127.0.0.1",
-           "--dashboard-port", str(dashboard_port), "--disable-usage-stats"]
+    cmd = [
+        _ray_cli(),
+        "start",
+        "--head",
+        "--dashboard-host",
+        "127.0.0.1",
+        "--dashboard-port",
+        str(dashboard_port),
+        "--disable-usage-stats",
+    ]
     if num_cpus is not None:
         cmd += ["--num-cpus", str(num_cpus)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -54,16 +64,20 @@ def up(
     from o2ctl.sdk import connect
 
     info = connect("auto", start=True).info()
-    console.print(f"o2ctl is up: controller ready ({info['environments']} environments); "
-                  f"Ray dashboard at http://127.0.0.1:{dashboard_port}")
+    console.print(
+        f"o2ctl is up: controller ready ({info['environments']} environments); "
+        f"Ray dashboard at http://127.0.0.1:{dashboard_port}"
+    )
 
 
 def down(address: Address = None) -> None:
     """Destroy every environment, end every idle task, stop the local Ray."""
     try:
         done = client(address).shutdown()
-        console.print(f"destroyed {len(done['destroyed'])} environment(s), "
-                      f"ended {len(done['cleaned'])} idle task(s)")
+        console.print(
+            f"destroyed {len(done['destroyed'])} environment(s), "
+            f"ended {len(done['cleaned'])} idle task(s)"
+        )
     except Exception as exc:  # nothing running is fine for `down`
         console.print(f"no o2ctl system reachable ({exc}); stopping Ray anyway")
     import ray
@@ -84,8 +98,9 @@ def demo(
     raise typer.Exit(run_demo(processors, seconds, say=console.print))
 
 
-def status(address: Address = None, output: Annotated[str, typer.Option("--output", "-o")] = "text"
-           ) -> None:
+def status(
+    address: Address = None, output: Annotated[str, typer.Option("--output", "-o")] = "text"
+) -> None:
     """What the running system holds."""
     info = client(address).info()
     if output == "json":

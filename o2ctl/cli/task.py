@@ -29,15 +29,23 @@ def list_(address: Address = None, output: Output = OutputFormat.text) -> None:
         return
     table = Table("task id", "environment", "class", "host", "pid", "state", "log", box=None)
     for t in tasks:
-        table.add_row(t["task_id"], "(idle)" if t["idle"] else str(t["env_id"]),
-                      t["task_class"], t["host"], str(t["pid"]), badge(t["state"]),
-                      t.get("log_path", ""))
+        table.add_row(
+            t["task_id"],
+            "(idle)" if t["idle"] else str(t["env_id"]),
+            t["task_class"],
+            t["host"],
+            str(t["pid"]),
+            badge(t["state"]),
+            t.get("log_path", ""),
+        )
     console.print(table)
 
 
 @app.command("clean")
 def clean(
-    task_ids: Annotated[list[str] | None, typer.Argument(help="idle task ids (default: all)")] = None,
+    task_ids: Annotated[
+        list[str] | None, typer.Argument(help="idle task ids (default: all)")
+    ] = None,
     address: Address = None,
     output: Output = OutputFormat.text,
 ) -> None:
@@ -59,13 +67,19 @@ def node_list(address: Address = None, output: Output = OutputFormat.text) -> No
     from actors.cluster import node_info
 
     client(address)
-    nodes = [asdict(node_info(n)) for n in ray.nodes()]
+    nodes = [asdict(node_info(n)) for n in ray.nodes()]  # type: ignore[no-untyped-call]
     if output is OutputFormat.json:
         print_json(nodes)
         return
     table = Table("node id", "host", "ip", "class", "attributes", "alive", box=None)
     for n in nodes:
         attrs = ", ".join(f"{k}={v}" for k, v in n["attributes"].items())
-        table.add_row(n["node_id"][:12], n["hostname"], n["ip"],
-                      n["attributes"].get("node_class", "sync"), attrs, str(n["alive"]))
+        table.add_row(
+            n["node_id"][:12],
+            n["hostname"],
+            n["ip"],
+            n["attributes"].get("node_class", "sync"),
+            attrs,
+            str(n["alive"]),
+        )
     console.print(table)

@@ -37,7 +37,7 @@ class EnvEvent(StrEnum):
     RECOVER = "RECOVER"
 
 
-class EnvironmentMachine(StateMachine):  # type: ignore[misc]
+class EnvironmentMachine(StateMachine):
     """The literal transition table of an environment."""
 
     STANDBY = State(initial=True)
@@ -84,8 +84,7 @@ class EnvironmentFSM:
         if ev not in self.allowed_events():
             allowed = ", ".join(e.value for e in self.allowed_events()) or "none"
             raise TransitionRefused(
-                f"event {ev.value} is not allowed in state {self.state.value} "
-                f"(allowed: {allowed})"
+                f"event {ev.value} is not allowed in state {self.state.value} (allowed: {allowed})"
             )
         return ev
 

@@ -10,6 +10,7 @@ events of a slow subscriber is reported (``gap``), never silent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
@@ -77,10 +78,8 @@ class EventLog:
                 async with cond:
                     cond.notify_all()
 
-            try:
+            with contextlib.suppress(RuntimeError):  # no loop: nobody can be waiting
                 asyncio.get_running_loop().create_task(_notify())
-            except RuntimeError:
-                pass
         return stamped
 
     def after(self, seq: int) -> EventBatch:
@@ -94,8 +93,6 @@ class EventLog:
             self._cond = asyncio.Condition()
         if seq >= self._seq:
             async with self._cond:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._cond.wait_for(lambda: self._seq > seq), timeout)
-                except TimeoutError:
-                    pass
         return self.after(seq)

@@ -97,6 +97,8 @@ def plan_launch(
     if controlled:
         add_env["OCC_CONTROL_PORT"] = str(control_port)
     if shell:
-        line = " ".join([value, *(shlex.quote(str(a)) for a in arguments), *map(shlex.quote, extra)])
+        line = " ".join(
+            [value, *(shlex.quote(str(a)) for a in arguments), *map(shlex.quote, extra)]
+        )
         return LaunchPlan(("/bin/sh", "-c", line), add_env, flavour, controlled)
     return LaunchPlan((value, *map(str, arguments), *extra), add_env, flavour, controlled)

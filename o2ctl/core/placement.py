@@ -16,8 +16,11 @@ from typing import Protocol
 
 
 class ConstraintLike(Protocol):
-    attribute: str
-    value: str
+    @property
+    def attribute(self) -> str: ...
+
+    @property
+    def value(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -45,10 +48,7 @@ class PlacementError(RuntimeError):
 
 
 def satisfies(node: NodeInfo, constraints: Iterable[ConstraintLike]) -> bool:
-    for c in constraints:
-        if node.attribute(c.attribute) != str(c.value):
-            return False
-    return True
+    return all(node.attribute(c.attribute) == str(c.value) for c in constraints)
 
 
 def choose_node(

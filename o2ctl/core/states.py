@@ -74,8 +74,14 @@ def aggregate_deployment(children: Iterable[DeploymentStatus]) -> DeploymentStat
 
 
 OCC_STATES = frozenset(
-    {TaskState.STANDBY, TaskState.CONFIGURED, TaskState.RUNNING, TaskState.PAUSED,
-     TaskState.ERROR, TaskState.DONE}
+    {
+        TaskState.STANDBY,
+        TaskState.CONFIGURED,
+        TaskState.RUNNING,
+        TaskState.PAUSED,
+        TaskState.ERROR,
+        TaskState.DONE,
+    }
 )
 
 

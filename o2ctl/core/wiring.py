@@ -135,9 +135,10 @@ def _resolve_target(
     if target.startswith("::"):
         alias = target[2:]
         if alias not in aliases:
+            known = ", ".join(sorted(aliases)) or "none"
             raise WiringError(
                 f"task {t.role_path}: connect channel {ch.name!r} targets global alias "
-                f"{alias!r}, but no bind declares it (known: {', '.join(sorted(aliases)) or 'none'})"
+                f"{alias!r}, but no bind declares it (known: {known})"
             )
         key = aliases[alias]
         if _is_literal(key):

@@ -41,7 +41,12 @@ def test_pipeline_lifecycle(clean_o2: Any, tmp_path: Path) -> None:
     assert env.state == "CONFIGURED"
     tasks = env.tasks
     assert sorted(t["role_path"].split(".")[-1] for t in tasks) == [
-        "processor1", "processor2", "processor3", "processor4", "sampler", "sink",
+        "processor1",
+        "processor2",
+        "processor3",
+        "processor4",
+        "sampler",
+        "sink",
     ]
     assert all(t["state"] == "CONFIGURED" and psutil.pid_exists(t["pid"]) for t in tasks)
 
@@ -95,7 +100,9 @@ def test_refusals_leave_state_unchanged(clean_o2: Any) -> None:
     with pytest.raises(TransitionRefused, match="STOP_ACTIVITY is not allowed in state CONFIGURED"):
         env.stop()
     assert env.state == "CONFIGURED"
-    with pytest.raises(ControlError, match="detector TPC is already in use by environment " + env.id):
+    with pytest.raises(
+        ControlError, match="detector TPC is already in use by environment " + env.id
+    ):
         clean_o2.create_environment(PIPELINE, vars={"nProcessors": "1", "detectors": "TPC"})
     assert [e["env_id"] for e in clean_o2.environments()] == [env.id]
 

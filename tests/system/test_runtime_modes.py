@@ -30,8 +30,9 @@ def handler_calls(log_path: str) -> list[dict[str, Any]]:
     return calls
 
 
-def test_direct_tasks_get_run_numbers_and_the_destroy_hook_runs(clean_o2: Any,
-                                                                 tmp_path: Path) -> None:
+def test_direct_tasks_get_run_numbers_and_the_destroy_hook_runs(
+    clean_o2: Any, tmp_path: Path
+) -> None:
     env = clean_o2.create_environment(
         "direct-example", vars={"nWorkers": "2", "scratch_dir": str(tmp_path)}
     )
@@ -77,7 +78,8 @@ def test_repo(tmp_path: Path) -> Any:
     (repo / "workflows").mkdir()
     text = (ROOT / "workflows" / "workflows" / f"{PIPELINE}.yaml").read_text()
     text = text.replace("name: " + PIPELINE, "name: noncritical-sink").replace(
-        "      load: fairmq-ex-1-n-1-sink", "      load: fairmq-ex-1-n-1-sink\n      critical: false"
+        "      load: fairmq-ex-1-n-1-sink",
+        "      load: fairmq-ex-1-n-1-sink\n      critical: false",
     )
     assert "critical: false" in text
     (repo / "workflows" / "noncritical-sink.yaml").write_text(text)
@@ -87,8 +89,9 @@ def test_repo(tmp_path: Path) -> Any:
     manager.remove("testrepo")
 
 
-def test_a_non_critical_task_failing_does_not_fail_the_environment(clean_o2: Any,
-                                                                   test_repo: str) -> None:
+def test_a_non_critical_task_failing_does_not_fail_the_environment(
+    clean_o2: Any, test_repo: str
+) -> None:
     env = clean_o2.create_environment(test_repo, vars={"nProcessors": "1"})
     env.start()
     sink = next(t for t in env.tasks if t["role_path"].endswith(".sink"))

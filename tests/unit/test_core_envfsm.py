@@ -23,7 +23,8 @@ def test_every_cell(state: EnvState, event: EnvEvent) -> None:
     expected = TABLE[event].get(state)
     fsm = EnvironmentFSM(state)
     if expected is None:
-        with pytest.raises(TransitionRefused, match=f"{event.value} is not allowed in state"):
+        refused = rf"{event.value} is not allowed in state {state.value}"
+        with pytest.raises(TransitionRefused, match=refused):
             fsm.check(event.value)
         assert fsm.state == state
     else:
@@ -32,5 +33,5 @@ def test_every_cell(state: EnvState, event: EnvEvent) -> None:
 
 
 def test_unknown_event_names_the_known_ones() -> None:
-    with pytest.raises(TransitionRefused, match="unknown event 'FLY'.*START_ACTIVITY"):
+    with pytest.raises(TransitionRefused, match=r"unknown event 'FLY'.*START_ACTIVITY"):
         EnvironmentFSM().check("FLY")

@@ -12,27 +12,60 @@ from o2ctl.core.pool import IdlePool, IdleTask
 
 
 def test_fairmq_launch_arguments_and_flavour() -> None:
-    p = plan_launch(role_path="e.s", task_id="T", control_mode="fairmq", value="dev",
-                    arguments=["--rate", "5"], control_port=20001,
-                    environ={"CONTROL_OCCPLUGIN_ROOT": "/plug"})
-    assert p.argv == ("dev", "--rate", "5", "--id", "T", "-S", "/plug/lib", "-P", "OCClite",
-                      "--color", "false", "--control-port", "20001")
+    p = plan_launch(
+        role_path="e.s",
+        task_id="T",
+        control_mode="fairmq",
+        value="dev",
+        arguments=["--rate", "5"],
+        control_port=20001,
+        environ={"CONTROL_OCCPLUGIN_ROOT": "/plug"},
+    )
+    assert p.argv == (
+        "dev",
+        "--rate",
+        "5",
+        "--id",
+        "T",
+        "-S",
+        "/plug/lib",
+        "-P",
+        "OCClite",
+        "--color",
+        "false",
+        "--control-port",
+        "20001",
+    )
     assert p.flavour == "json" and p.env["OCC_CONTROL_PORT"] == "20001"
-    own = plan_launch(role_path="e.s", task_id="T", control_mode="fairmq",
-                      value="source m.sh && dev -P OCC", shell=True, control_port=1, environ={})
+    own = plan_launch(
+        role_path="e.s",
+        task_id="T",
+        control_mode="fairmq",
+        value="source m.sh && dev -P OCC",
+        shell=True,
+        control_port=1,
+        environ={},
+    )
     assert own.flavour == "protobuf" and "OCClite" not in own.command_line
     assert own.argv[:2] == ("/bin/sh", "-c")
 
 
 def test_direct_basic_and_bad_env() -> None:
-    d = plan_launch(role_path="e.d", task_id="T", control_mode="direct", value="x",
-                    control_port=5, env=["A=1"])
+    d = plan_launch(
+        role_path="e.d", task_id="T", control_mode="direct", value="x", control_port=5, env=["A=1"]
+    )
     assert d.argv == ("x",) and d.env["A"] == "1" and d.flavour == "protobuf"
     b = plan_launch(role_path="e.b", task_id="T", control_mode="basic", value="true")
     assert not b.controlled and "OCC_CONTROL_PORT" not in b.env
-    with pytest.raises(LaunchError, match="task e.d: command.env entry 'oops'"):
-        plan_launch(role_path="e.d", task_id="T", control_mode="direct", value="x",
-                    control_port=5, env=["oops"])
+    with pytest.raises(LaunchError, match=r"task e\.d: command\.env entry 'oops'"):
+        plan_launch(
+            role_path="e.d",
+            task_id="T",
+            control_mode="direct",
+            value="x",
+            control_port=5,
+            env=["oops"],
+        )
 
 
 @dataclass(frozen=True)

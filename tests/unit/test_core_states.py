@@ -53,9 +53,13 @@ def test_non_critical_error_does_not_fail_the_parent() -> None:
 
 
 @given(deps, deps, deps)
-def test_deployment_merge_laws(a: DeploymentStatus, b: DeploymentStatus, c: DeploymentStatus) -> None:
+def test_deployment_merge_laws(
+    a: DeploymentStatus, b: DeploymentStatus, c: DeploymentStatus
+) -> None:
     assert merge_deployment(a, b) == merge_deployment(b, a)
-    assert merge_deployment(merge_deployment(a, b), c) == merge_deployment(a, merge_deployment(b, c))
+    assert merge_deployment(merge_deployment(a, b), c) == merge_deployment(
+        a, merge_deployment(b, c)
+    )
     assert merge_deployment(a, DeploymentStatus.UNDEPLOYABLE) == DeploymentStatus.UNDEPLOYABLE
 
 
