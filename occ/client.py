@@ -70,16 +70,16 @@ class ProcessController(Protocol):
     name: str
     address: str
 
-    async def get_state(self, timeout: float = 5.0) -> str: ...  # noqa: ASYNC109
+    async def get_state(self, timeout: float = 5.0) -> str: ...
 
     async def transition(
         self,
         event: str,
         arguments: dict[str, str] | None = None,
-        timeout: float = 10.0,  # noqa: ASYNC109
+        timeout: float = 10.0,
     ) -> str: ...
 
-    async def wait_ready(self, timeout: float) -> str: ...  # noqa: ASYNC109
+    async def wait_ready(self, timeout: float) -> str: ...
 
     def watch(self, poll_interval: float = 0.25) -> AsyncIterator[StateUpdate]: ...
 
@@ -116,10 +116,10 @@ class _Controller:
         self._known = reply.state
         return reply.state
 
-    async def get_state(self, timeout: float = 5.0) -> str:  # noqa: ASYNC109
+    async def get_state(self, timeout: float = 5.0) -> str:
         return self.describe(await self._raw_state("GetState", timeout))[0]
 
-    async def wait_ready(self, timeout: float) -> str:  # noqa: ASYNC109
+    async def wait_ready(self, timeout: float) -> str:
         """Wait until the process answers GetState (it may still be starting)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -139,7 +139,7 @@ class _Controller:
         self,
         event: str,
         arguments: dict[str, str] | None = None,
-        timeout: float = 10.0,  # noqa: ASYNC109
+        timeout: float = 10.0,
     ) -> str:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
