@@ -25,6 +25,7 @@ from typing import Any
 import ray
 
 from actors.errors import EnvironmentBusy, TransitionFailed
+from actors import metrics
 from actors.hooks import run_hooks
 from actors.transitions import TRANSITIONS
 from actors.transitions.common import EnvSettings, TaskEntry
@@ -132,6 +133,7 @@ class EnvironmentRuntime:
             await TRANSITIONS[ev](self, **kwargs)
         except Exception as exc:
             self.last_error = str(exc)
+            self._later(metrics.transition, ev.value, time.perf_counter() - t0, False)
             self.publish(
                 Event(
                     "transition", self.env_id, event=ev.value, status="DONE_ERROR", error=str(exc)
@@ -143,6 +145,7 @@ class EnvironmentRuntime:
                 await self._go_error(f"{ev.value} failed")
             raise
         self.durations[ev.value] = time.perf_counter() - t0
+        self._later(metrics.transition, ev.value, self.durations[ev.value], True)
         self._enter(self.fsm.fire(ev))
         late = await run_hooks(self, f"enter_{self.fsm.state.value}")
         late += await run_hooks(self, f"after_{ev.value}")
@@ -171,7 +174,25 @@ class EnvironmentRuntime:
             self._schedule_auto_error()
         return self.fsm.state.value
 
+    def _later(self, fn: Any, *args: Any) -> None:
+        """Run ``fn`` after the current reply is on its way (metrics stay off the hot path)."""
+        with contextlib.suppress(RuntimeError):
+            asyncio.get_running_loop().call_soon(self._safely, fn, *args)
+
+    @staticmethod
+    def _safely(fn: Any, *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception:  # metrics must never break control
+            log.exception("metrics export failed")
+
+    def _export_state(self) -> None:
+        metrics.environment_state(self.env_id, self.workflow.workflow, self.fsm.state.value)
+        metrics.task_counts(self.env_id, self.summary()["task_states"])
+        metrics.run_number(self.env_id, self.run_number)
+
     def _enter(self, state: EnvState) -> None:
+        self._later(self._export_state)
         self.publish(
             Event(
                 "environment",
@@ -251,6 +272,7 @@ class EnvironmentRuntime:
                 detail={"task_id": entry.task_id},
             )
         )
+        self._later(self._export_state)
 
     # -- reads ----------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:

@@ -99,6 +99,7 @@ class TaskRuntime:
         self._proc: asyncio.subprocess.Process | None = None
         self._ctl: Any = None
         self._commanded = False
+        self._command = asyncio.Lock()  # one OCC exchange at a time with the process
         self._exiting = False
         self._bg: list[asyncio.Task[None]] = []
 
@@ -219,15 +220,24 @@ class TaskRuntime:
     async def _watch_process(self) -> None:
         with contextlib.suppress(Exception):
             async for upd in self._ctl.watch(poll_interval=1.0):
-                if self._commanded or self._exiting:
-                    continue
                 new = task_state(upd.state)
-                if upd.intermediate or new == TaskState.UNKNOWN:
+                if self._exiting or upd.intermediate or new == TaskState.UNKNOWN:
                     continue
                 if getattr(upd, "event", None) == 3:  # TASK_INTERNAL_ERROR
                     self._set(TaskState.ERROR, f"{self._who()}: internal error", report=True)
-                elif new != self.state:
-                    self._set(new, report=True)
+                elif new != self.state and not self._commanded:
+                    await self._confirm()
+
+    async def _confirm(self) -> None:
+        """Report a change the watch saw, once a fresh GetState agrees (a poll answered just
+        after a transition may carry the state from before it)."""
+        async with self._command:
+            try:
+                now = task_state(await self._ctl.get_state(2.0))
+            except Exception:
+                return  # a process that stopped answering: its exit is reported by the exit watcher
+            if now not in (self.state, TaskState.UNKNOWN):
+                self._set(now, report=True)
 
     # -- commands -------------------------------------------------------------------
     async def transition(
@@ -241,7 +251,8 @@ class TaskRuntime:
             return self.state.value, self.version, err
         self._commanded = True
         try:
-            state = await self._ctl.transition(event, args or {}, timeout=timeout)
+            async with self._command:
+                state = await self._ctl.transition(event, args or {}, timeout=timeout)
             self._set(task_state(state))
             return self.state.value, self.version, ""
         except (OccError, Exception) as exc:

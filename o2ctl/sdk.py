@@ -77,6 +77,7 @@ def connect(
     repo: str | None = None,
     settings: dict[str, Any] | None = None,
     num_cpus: int | None = None,
+    **ray_options: Any,
 ) -> Client:
     """Reach the o2ctl system at ``address`` (``auto``, ``ray://…``), or start a local one."""
     if not ray.is_initialized():
@@ -89,7 +90,7 @@ def connect(
         if address:
             ray.init(address=address, **kwargs)
         elif start:
-            ray.init(num_cpus=num_cpus, **kwargs)
+            ray.init(num_cpus=num_cpus, **kwargs, **ray_options)
         else:
             ray.init(address="auto", **kwargs)
     return Client(_controller(start, state_dir, repo, settings))
