@@ -24,8 +24,8 @@ from typing import Any
 
 import ray
 
-from actors.errors import EnvironmentBusy, TransitionFailed
 from actors import metrics
+from actors.errors import EnvironmentBusy, TransitionFailed
 from actors.hooks import run_hooks
 from actors.transitions import TRANSITIONS
 from actors.transitions.common import EnvSettings, TaskEntry
