@@ -30,6 +30,7 @@ from actors.environment import EnvironmentActor
 from actors.errors import ControlError, DetectorBusy, NotFound
 from actors.registry import TaskRegistry
 from actors.transitions.common import EnvSettings
+from o2ctl.core.errors import InvalidWorkflow
 from o2ctl.core.events import Event, EventLog
 from o2ctl.core.ids import new_id
 from o2ctl.core.ports import PortAllocator
@@ -103,14 +104,23 @@ class ControllerRuntime:
             self.detectors[d] = env_id
 
     async def create_environment(
-        self, workflow: str, user_vars: dict[str, str] | None = None, auto_configure: bool = True
+        self,
+        workflow: str,
+        user_vars: dict[str, str] | None = None,
+        auto_configure: bool = True,
+        request_id: str = "",
     ) -> dict[str, Any]:
+        """DEPLOY + CONFIGURE a new environment; returns its summary once CONFIGURED.
+
+        ``request_id`` tags the environment's first event, so that a caller following the
+        event log can show progress before this call returns.
+        """
         user_vars = {str(k): str(v) for k, v in (user_vars or {}).items()}
         env_id = new_id()
         try:
             expanded = await asyncio.to_thread(self._expand, workflow, user_vars, env_id)
         except Exception as exc:
-            raise ControlError(str(exc)) from None
+            raise InvalidWorkflow(str(exc)) from None
         detectors = parse_detectors(expanded.variables.get("detectors"))
         self._lock_detectors(env_id, detectors)
         env = EnvironmentActor.options(
@@ -119,6 +129,18 @@ class ControllerRuntime:
             lifetime="detached",
         ).remote(env_id, expanded, self._self(), self.settings, user_vars, detectors)
         self.envs[env_id] = env
+        self.events.append(
+            Event(
+                "environment",
+                env_id,
+                state="STANDBY",
+                detail={
+                    "request_id": request_id,
+                    "workflow": workflow,
+                    "tasks": len(expanded.root.tasks()),
+                },
+            )
+        )
         try:
             await env.transition.remote("DEPLOY")
             if auto_configure:
@@ -245,6 +267,9 @@ class ControllerRuntime:
         for raw in batch:
             raw = {k: v for k, v in raw.items() if k != "seq"}
             self.events.append(Event(**raw))
+
+    def last_event_seq(self) -> int:
+        return self.events.last_seq
 
     async def wait_events(self, after: int, timeout: float = 10.0) -> dict[str, Any]:
         batch = await self.events.wait_after(after, timeout)

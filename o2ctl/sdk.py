@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import ray
@@ -23,6 +24,7 @@ from actors import naming
 from actors.errors import ControlError, NotFound
 from actors.reasons import unwrap
 from o2ctl.core.envfsm import TransitionRefused
+from o2ctl.progress import ProgressReader, Step, text_progress
 from o2ctl.render import environment_html
 
 DEFAULT_TIMEOUT = 600.0
@@ -90,7 +92,7 @@ def connect(
         if address:
             ray.init(address=address, **kwargs)
         elif start:
-            ray.init(num_cpus=num_cpus, **kwargs, **ray_options)
+            ray.init(address="local", num_cpus=num_cpus, **kwargs, **ray_options)
         else:
             ray.init(address="auto", **kwargs)
     return Client(_controller(start, state_dir, repo, settings))
@@ -101,12 +103,36 @@ class Client:
         self.controller = controller
 
     def create_environment(
-        self, workflow: str, vars: dict[str, Any] | None = None, auto_configure: bool = True
+        self,
+        workflow: str,
+        vars: dict[str, Any] | None = None,
+        auto_configure: bool = True,
+        progress: Callable[[Step], None] | bool | None = None,
     ) -> Environment:
-        summary = call(
-            self.controller.create_environment.remote(workflow, vars or {}, auto_configure)
+        """DEPLOY + CONFIGURE ``workflow``; returns once CONFIGURED (or raises, leaving nothing).
+
+        ``progress``: a callback given each ``Step`` (tasks deployed / configured out of
+        the total), or True to print them.
+        """
+        request_id = uuid.uuid4().hex
+        cursor = int(call(self.controller.last_event_seq.remote()))
+        ref = self.controller.create_environment.remote(
+            workflow, vars or {}, auto_configure, request_id
         )
+        if progress:
+            report = text_progress() if progress is True else progress
+            self._follow(ref, cursor, ProgressReader(request_id), report)
+        summary = call(ref)
         return Environment(self, summary["env_id"])
+
+    def _follow(
+        self, ref: Any, cursor: int, reader: ProgressReader, report: Callable[[Step], None]
+    ) -> None:
+        while not ray.wait([ref], timeout=0)[0]:
+            batch = call(self.controller.wait_events.remote(cursor, 0.5))
+            cursor = batch["last_seq"]
+            for step in reader.feed(batch["events"]):
+                report(step)
 
     async def acreate_environment(
         self, workflow: str, vars: dict[str, Any] | None = None, auto_configure: bool = True

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 from typing import TYPE_CHECKING, Any
 
 import ray
@@ -28,6 +29,7 @@ from actors.reasons import reason
 from actors.role import RoleActor
 from actors.task import LaunchRequest, TaskActor
 from actors.transitions.common import TaskEntry, parent_of, update_roles
+from o2ctl.core.events import Event
 from o2ctl.core.launch import plan_launch
 from o2ctl.core.states import TaskState
 
@@ -157,12 +159,43 @@ async def start_task(
     )
 
 
+class _Progress:
+    """Publishes how many tasks are up, at most every 0.2 s (operators watch long deploys)."""
+
+    def __init__(self, env: EnvironmentRuntime, total: int) -> None:
+        self.env, self.total, self.done, self.failed, self.last = env, total, 0, 0, 0.0
+
+    async def track(self, start: Any) -> TaskEntry:
+        try:
+            entry: TaskEntry = await start
+            self.done += 1
+            return entry
+        except BaseException:
+            self.failed += 1
+            raise
+        finally:
+            now = time.monotonic()
+            if now - self.last > 0.2 or self.done + self.failed == self.total:
+                self.last = now
+                detail = {"done": self.done, "failed": self.failed, "total": self.total}
+                self.env.publish(
+                    Event(
+                        "transition",
+                        self.env.env_id,
+                        event="DEPLOY",
+                        status="ONGOING",
+                        detail={"progress": detail},
+                    )
+                )
+
+
 async def deploy(env: EnvironmentRuntime) -> None:
     specs = deployable(env.workflow.root.tasks())
     placements = await env.controller.place.remote(env.env_id, _requests(env))
     create_roles(env)
+    progress = _Progress(env, len(specs))
     results = await asyncio.gather(
-        *(start_task(env, s, p) for s, p in zip(specs, placements, strict=True)),
+        *(progress.track(start_task(env, s, p)) for s, p in zip(specs, placements, strict=True)),
         return_exceptions=True,
     )
     failures = [

@@ -12,11 +12,13 @@ import time
 from typing import Annotated, Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.tree import Tree
 
 from o2ctl.cli.common import Output, OutputFormat, console, parse_assignments, print_json
 from o2ctl.cli.system import Address, client
+from o2ctl.progress import Step
 from o2ctl.render import STATE_COLOURS
 
 app = typer.Typer(help="Environments: create, list, show, control, destroy.")
@@ -69,8 +71,26 @@ def create(
     user_vars = parse_assignments(extra_vars or [])
     c = client(address)
     t0 = time.perf_counter()
-    with console.status(f"deploying and configuring {workflow}…"):
-        env = c.create_environment(workflow, vars=user_vars, auto_configure=not no_configure)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def show(step: Step) -> None:
+            if step.phase not in tasks:
+                tasks[step.phase] = bar.add_task(
+                    f"{step.phase.lower()} {step.env_id}", total=step.total
+                )
+            bar.update(tasks[step.phase], completed=step.done, total=step.total)
+
+        env = c.create_environment(
+            workflow, vars=user_vars, auto_configure=not no_configure, progress=show
+        )
     summary = env.summary()
     if output is OutputFormat.json:
         print_json(summary)

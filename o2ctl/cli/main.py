@@ -45,7 +45,9 @@ for _command in (system.up, system.down, system.demo, system.status):
 
 def user_errors() -> tuple[type[BaseException], ...]:
     """Errors that are the user's templates or configuration (exit 3), not our bugs."""
-    return (ConfigError, TemplateNotFound, *template.template_errors())
+    from o2ctl.core.errors import InvalidWorkflow
+
+    return (ConfigError, TemplateNotFound, InvalidWorkflow, *template.template_errors())
 
 
 def control_errors() -> tuple[type[BaseException], ...]:

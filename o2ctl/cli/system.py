@@ -10,6 +10,7 @@ example pipeline through its whole lifecycle on a private local Ray.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
+from o2ctl.cli import localray
 from o2ctl.cli.common import console, print_json
 
 app = typer.Typer(help="A local o2ctl system.")
@@ -33,7 +35,9 @@ def client(address: str | None = None) -> Any:
     """The SDK client of the running system (an error if none is running)."""
     from o2ctl.sdk import connect
 
-    return connect(address or os.environ.get("RAY_ADDRESS") or "auto", start=False)
+    known = localray.remembered()
+    target = address or os.environ.get("RAY_ADDRESS") or (known or {}).get("address") or "auto"
+    return connect(target, start=False)
 
 
 def _ray_cli() -> str:
@@ -43,35 +47,32 @@ def _ray_cli() -> str:
 
 def up(
     num_cpus: Annotated[int | None, typer.Option(help="CPUs Ray may use")] = None,
+    port: Annotated[int, typer.Option(help="Ray GCS port")] = 6379,
     dashboard_port: Annotated[int, typer.Option(help="Ray dashboard port")] = 8265,
 ) -> None:
     """Start a local o2ctl system: a Ray head with its dashboard, and the controller."""
-    cmd = [
-        _ray_cli(),
-        "start",
-        "--head",
-        "--dashboard-host",
-        "127.0.0.1",
-        "--dashboard-port",
-        str(dashboard_port),
-        "--disable-usage-stats",
-    ]
+    cmd = [_ray_cli(), "start", "--head", "--port", str(port), "--dashboard-host", "127.0.0.1"]
+    cmd += ["--dashboard-port", str(dashboard_port), "--disable-usage-stats"]
     if num_cpus is not None:
         cmd += ["--num-cpus", str(num_cpus)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0 and "already running" not in (proc.stdout + proc.stderr):
-        raise RuntimeError(f"ray start failed: {(proc.stderr or proc.stdout).strip()[-400:]}")
+    said = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        raise RuntimeError(f"ray start failed: {said.strip()[-400:]}")
+    found = re.search(r"--address='([^']+)'", said)
+    address = found.group(1) if found else f"127.0.0.1:{port}"
+    localray.remember(address)
     from o2ctl.sdk import connect
 
-    info = connect("auto", start=True).info()
+    info = connect(address, start=True).info()
     console.print(
-        f"o2ctl is up: controller ready ({info['environments']} environments); "
+        f"o2ctl is up at {address}: controller ready ({info['environments']} environments); "
         f"Ray dashboard at http://127.0.0.1:{dashboard_port}"
     )
 
 
 def down(address: Address = None) -> None:
-    """Destroy every environment, end every idle task, stop the local Ray."""
+    """Destroy every environment, end every idle task, stop the Ray that `up` started."""
     try:
         done = client(address).shutdown()
         console.print(
@@ -79,13 +80,18 @@ def down(address: Address = None) -> None:
             f"ended {len(done['cleaned'])} idle task(s)"
         )
     except Exception as exc:  # nothing running is fine for `down`
-        console.print(f"no o2ctl system reachable ({exc}); stopping Ray anyway")
+        console.print(f"no o2ctl system reachable ({exc})")
     import ray
 
     if ray.is_initialized():
         ray.shutdown()
-    subprocess.run([_ray_cli(), "stop"], capture_output=True, check=False)
-    console.print("Ray stopped")
+    known = localray.remembered()
+    if known is None:
+        console.print("no Ray started by `o2ctl up` to stop")
+        return
+    count = localray.stop(known["address"], known.get("session"))
+    localray.forget()
+    console.print(f"Ray at {known['address']} stopped ({count} processes)")
 
 
 def demo(

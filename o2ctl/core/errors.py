@@ -9,3 +9,8 @@ from __future__ import annotations
 
 class ControlError(Exception):
     """Base of every error o2ctl reports to an operator."""
+
+
+class InvalidWorkflow(ControlError):
+    """The workflow could not be expanded (template, variable or repository error); the
+    message is the template error's own, naming file, line and role."""

@@ -115,3 +115,13 @@ def test_two_environments_at_once(clean_o2: Any) -> None:
     assert len(ports) == len(a.tasks) + len(b.tasks), "control ports never clash on a host"
     b.destroy(allow_in_running=True)
     a.destroy()
+
+
+def test_create_reports_progress(clean_o2: Any) -> None:
+    steps: list[Any] = []
+    env = clean_o2.create_environment(PIPELINE, vars={"nProcessors": "2"}, progress=steps.append)
+    assert steps and all(s.env_id == env.id for s in steps)
+    deploy = [s for s in steps if s.phase == "DEPLOY"]
+    assert deploy[0].done == 0 and deploy[-1].done == deploy[-1].total == 4
+    assert [s.phase for s in steps][-1] == "CONFIGURE" and steps[-1].finished
+    env.destroy()

@@ -1,0 +1,91 @@
+"""The local Ray that ``o2ctl up`` starts, and exactly that one stopped by ``o2ctl down``.
+
+``ray stop`` would stop every Ray on the machine (a notebook's, a test run's); ``down``
+stops only the processes of the cluster ``up`` started: those of its session (found from
+the process that listens on its GCS port) and those pointed at its GCS address. The address
+is remembered in the state directory, so later commands reach that cluster without
+``--address``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import time
+from pathlib import Path
+
+import psutil
+
+from o2ctl.config import state_dir
+
+CLUSTER_FILE = "cluster.json"
+_SESSION = re.compile(r"session_\d{4}-\d\d-\d\d_[0-9_\-]+")
+
+
+def _file() -> Path:
+    return Path(state_dir()) / CLUSTER_FILE
+
+
+def remember(address: str) -> None:
+    path = _file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"address": address, "session": session_of(address)}))
+
+
+def remembered() -> dict[str, str] | None:
+    try:
+        data = json.loads(_file().read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and "address" in data else None
+
+
+def forget() -> None:
+    _file().unlink(missing_ok=True)
+
+
+def session_of(address: str) -> str | None:
+    """The Ray session of the GCS listening on ``address``'s port (None if none)."""
+    port = int(address.rsplit(":", 1)[1])
+    for conn in psutil.net_connections(kind="tcp"):
+        if (
+            conn.status == psutil.CONN_LISTEN
+            and conn.laddr
+            and conn.laddr.port == port
+            and conn.pid
+        ):
+            try:
+                found = _SESSION.search(" ".join(psutil.Process(conn.pid).cmdline()))
+            except psutil.Error:
+                continue
+            if found:
+                return found.group(0)
+    return None
+
+
+def processes(address: str, session: str | None) -> list[psutil.Process]:
+    marks = [m for m in (session, f"--address={address}", f"--gcs-address={address}") if m]
+    found = []
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        line = " ".join(proc.info["cmdline"] or [])
+        if proc.pid != os.getpid() and any(m in line for m in marks):
+            found.append(proc)
+    return found
+
+
+def stop(address: str, session: str | None, grace_s: float = 10.0) -> int:
+    """SIGTERM the cluster's processes, SIGKILL what is left after ``grace_s``."""
+    procs = processes(address, session)
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            p.send_signal(signal.SIGTERM)
+    _, alive = psutil.wait_procs(procs, timeout=grace_s)
+    for p in alive:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+    psutil.wait_procs(alive, timeout=5)
+    time.sleep(0)
+    return len(procs)
