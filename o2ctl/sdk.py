@@ -11,10 +11,12 @@ are awaitable for asyncio code. In Jupyter an environment renders as a coloured 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import ray
@@ -47,6 +49,31 @@ async def acall(ref: Any, timeout: float = DEFAULT_TIMEOUT) -> Any:
         raise unwrap(exc) from None
     except TimeoutError:
         raise ControlError(f"no answer from the control system within {timeout:.0f}s") from None
+
+
+def _use_local_token() -> None:
+    """Send this machine's Ray token when joining an existing cluster.
+
+    ``ray start`` turns token authentication on whenever ``~/.ray/auth_token`` exists, but
+    a client joining it only sends the token when ``RAY_AUTH_MODE=token`` is set (seen with
+    Ray 2.60): without this, ``o2ctl`` commands could not reach an ``o2ctl up`` cluster.
+    """
+    if "RAY_AUTH_MODE" in os.environ or not (Path.home() / ".ray" / "auth_token").exists():
+        return
+    try:  # Ray's own switch also refreshes its already-loaded config
+        from ray._private.authentication.authentication_token_setup import (
+            maybe_enable_token_auth_if_token_available,
+        )
+
+        quiet = logging.getLogger("ray._private.authentication.authentication_token_setup")
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)  # it would warn that it did what we asked
+        try:
+            maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+        finally:
+            quiet.setLevel(level)
+    except ImportError:  # another Ray version: the variable alone, for what it is worth
+        os.environ["RAY_AUTH_MODE"] = "token"
 
 
 def _controller(
@@ -86,10 +113,11 @@ def connect(
         address = address or os.environ.get("O2CTL_RAY_ADDRESS") or os.environ.get("RAY_ADDRESS")
         kwargs: dict[str, Any] = {
             "namespace": naming.NAMESPACE,
-            "logging_level": "WARNING",
+            "logging_level": "ERROR",
             "log_to_driver": False,
         }
         if address:
+            _use_local_token()
             ray.init(address=address, **kwargs)
         elif start:
             ray.init(address="local", num_cpus=num_cpus, **kwargs, **ray_options)

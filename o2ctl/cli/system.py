@@ -73,8 +73,12 @@ def up(
 
 def down(address: Address = None) -> None:
     """Destroy every environment, end every idle task, stop the Ray that `up` started."""
+    known = localray.remembered()
+    if address is None and known is None:
+        console.print("no o2ctl system started by `o2ctl up` here (give --address to stop another)")
+        return
     try:
-        done = client(address).shutdown()
+        done = client(address or known["address"]).shutdown()  # type: ignore[index]
         console.print(
             f"destroyed {len(done['destroyed'])} environment(s), "
             f"ended {len(done['cleaned'])} idle task(s)"
@@ -85,9 +89,8 @@ def down(address: Address = None) -> None:
 
     if ray.is_initialized():
         ray.shutdown()
-    known = localray.remembered()
     if known is None:
-        console.print("no Ray started by `o2ctl up` to stop")
+        console.print("the Ray at that address was not started by `o2ctl up` here: left running")
         return
     count = localray.stop(known["address"], known.get("session"))
     localray.forget()
