@@ -1,0 +1,148 @@
+"""From the Control API's protobuf messages back to the plain dicts the SDK gives.
+
+A client of the API (``ApiClient``, used by the CLI's ``--endpoint``) answers with the
+same dict shapes as the Python SDK (``Client`` / ``Environment``): environment summaries,
+task rows, role trees, event records. So code that prints or checks them (the CLI's
+tables and trees) works the same whether it talks to Ray directly or to the gRPC API.
+The inverse of ``messages``; fields the API does not carry are absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from o2ctl.api._gen import o2control_pb2 as pb
+
+
+def seconds(millis: str) -> float:
+    try:
+        return int(millis) / 1000.0
+    except ValueError:
+        return 0.0
+
+
+def summary(info: pb.EnvironmentInfo) -> dict[str, Any]:
+    """An environment as ``Environment.summary()`` reads (without durations)."""
+    return {
+        "env_id": info.id,
+        "workflow": info.workflowTemplate,
+        "state": info.state,
+        "root_state": info.rootState,
+        "busy": info.currentTransition or None,
+        "run_number": info.currentRunNumber or None,
+        "created": seconds(info.createdWhen),
+        "tasks": info.tasksCount,
+        "detectors": list(info.detectors),
+        "user_vars": dict(info.userVars),
+        "last_error": info.lastError,
+        "allowed_events": list(info.allowedEvents),
+    }
+
+
+def task(info: pb.ShortTaskInfo) -> dict[str, Any]:
+    """A task row as ``Environment.tasks`` / ``Client.tasks()`` give it."""
+    return {
+        "task_id": info.taskId,
+        "role_path": info.name,
+        "task_class": info.className,
+        "host": info.deploymentInfo.hostname,
+        "node_id": info.deploymentInfo.agentId,
+        "pid": int(info.pid) if info.pid.isdigit() else None,
+        "state": info.state,
+        "status": info.status,
+        "control_mode": info.controlMode,
+        "control_port": info.controlPort or None,
+        "critical": info.critical,
+        "error": info.error,
+        "log_path": info.sandboxStdout,
+        "env_id": info.envId or None,
+        "idle": not info.locked,
+    }
+
+
+def tree(role: pb.RoleInfo, tasks: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """A role tree as ``Environment.tree`` gives it; task details from ``tasks`` by id."""
+    out: dict[str, Any] = {
+        "name": role.name,
+        "path": role.fullPath,
+        "kind": role.kind,
+        "critical": role.critical,
+        "state": role.state,
+        "status": role.status,
+    }
+    if role.roles or not role.taskIds:
+        out["children"] = [tree(r, tasks) for r in role.roles]
+        return out
+    known = (tasks or {}).get(role.taskIds[0], {})
+    out.update(
+        task_id=role.taskIds[0],
+        host=known.get("host", ""),
+        pid=known.get("pid"),
+        task_class=known.get("task_class", ""),
+    )
+    return out
+
+
+_STATUS = {
+    pb.NULL: "",
+    pb.STARTED: "STARTED",
+    pb.ONGOING: "ONGOING",
+    pb.DONE_OK: "DONE_OK",
+    pb.DONE_ERROR: "DONE_ERROR",
+}
+
+
+def event(ev: pb.Event) -> dict[str, Any]:
+    """An event record as ``Client.events()`` yields it (``lost``: events dropped before)."""
+    out: dict[str, Any] = {
+        "kind": "",
+        "env_id": "",
+        "path": "",
+        "state": "",
+        "event": "",
+        "status": "",
+        "error": "",
+        "detail": {},
+        "time": seconds(ev.timestamp),
+        "seq": ev.seq,
+        "lost": ev.eventsLost,
+    }
+    which = ev.WhichOneof("Payload")
+    if which == "environmentEvent":
+        e = ev.environmentEvent
+        out.update(
+            kind="transition" if e.transition else "environment",
+            env_id=e.environmentId,
+            state=e.state,
+            event=e.transition,
+            status=_STATUS[e.transitionStatus],
+            error=e.error,
+            detail={"run_number": e.currentRunNumber or None},
+        )
+    elif which == "taskEvent":
+        t = ev.taskEvent
+        out.update(
+            kind="task",
+            env_id=t.environmentId,
+            path=t.name,
+            state=t.state,
+            event=t.hookPoint,
+            status=_STATUS[t.hookStatus],
+            error=t.error,
+            detail={"task_id": t.taskid},
+        )
+    elif which == "roleEvent":
+        r = ev.roleEvent
+        out.update(kind="role", env_id=r.environmentId, path=r.rolePath, state=r.state)
+    elif which == "callEvent":
+        c = ev.callEvent
+        out.update(
+            kind="call",
+            env_id=c.environmentId,
+            path=c.path,
+            event=c.hookPoint,
+            status=_STATUS[c.callStatus],
+            error=c.error,
+        )
+    return out

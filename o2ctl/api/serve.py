@@ -1,0 +1,71 @@
+"""Start and stop the Control API from Python (the SDK side; the CLI's ``up`` can call it).
+
+``start_api`` reaches the running o2ctl system (``o2ctl.sdk.connect``), then creates the
+API actor, or gets the one already running, pinned to this machine's node so that the
+default 127.0.0.1 binding is reachable from here, and waits until it serves. It answers
+with the address and the token a client sends (``Authorization: Bearer <token>``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+from actors import naming
+from actors.errors import ControlError
+from o2ctl.config.durable import state_dir
+
+API_ACTOR = "o2ctl-api"
+START_TIMEOUT_S = 60.0
+
+
+def start_api(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    token: str | None = None,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
+) -> tuple[str, str]:
+    """Serve the Control API (or find it served); returns ``(address, token)``."""
+    from actors.api import ControlApiActor
+    from o2ctl.sdk import call, connect
+
+    controller = connect(start=False).controller
+    actor: Any = ControlApiActor.options(
+        name=API_ACTOR,
+        namespace=naming.NAMESPACE,
+        lifetime="detached",
+        get_if_exists=True,
+        scheduling_strategy=NodeAffinitySchedulingStrategy(
+            ray.get_runtime_context().get_node_id(), soft=False
+        ),
+    ).remote(controller, host, port, token, tls_cert, tls_key, str(state_dir()))
+    info: dict[str, Any] = call(actor.start.remote(), timeout=START_TIMEOUT_S)
+    if token and info["token"] != token:
+        raise ControlError(
+            f"a Control API already serves on {info['address']} with another "
+            "token: stop it first (o2ctl.api.serve.stop_api)"
+        )
+    if port and not info["address"].endswith(f":{port}"):
+        raise ControlError(
+            f"a Control API already serves on {info['address']}, not on port "
+            f"{port}: stop it first (o2ctl.api.serve.stop_api)"
+        )
+    return str(info["address"]), str(info["token"])
+
+
+def stop_api() -> bool:
+    """Stop the Control API if one runs; True when one was stopped."""
+    from o2ctl.sdk import call
+
+    try:
+        actor = ray.get_actor(API_ACTOR, namespace=naming.NAMESPACE)
+    except ValueError:
+        return False
+    try:
+        call(actor.stop.remote(), timeout=START_TIMEOUT_S)
+    finally:
+        ray.kill(actor)
+    return True
