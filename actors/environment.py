@@ -133,7 +133,7 @@ class EnvironmentRuntime:
             await TRANSITIONS[ev](self, **kwargs)
         except Exception as exc:
             self.last_error = str(exc)
-            self._later(metrics.transition, ev.value, time.perf_counter() - t0, False)
+            self.later(metrics.transition, ev.value, time.perf_counter() - t0, False)
             self.publish(
                 Event(
                     "transition", self.env_id, event=ev.value, status="DONE_ERROR", error=str(exc)
@@ -145,7 +145,7 @@ class EnvironmentRuntime:
                 await self._go_error(f"{ev.value} failed")
             raise
         self.durations[ev.value] = time.perf_counter() - t0
-        self._later(metrics.transition, ev.value, self.durations[ev.value], True)
+        self.later(metrics.transition, ev.value, self.durations[ev.value], True)
         self._enter(self.fsm.fire(ev))
         late = await run_hooks(self, f"enter_{self.fsm.state.value}")
         late += await run_hooks(self, f"after_{ev.value}")
@@ -174,7 +174,7 @@ class EnvironmentRuntime:
             self._schedule_auto_error()
         return self.fsm.state.value
 
-    def _later(self, fn: Any, *args: Any) -> None:
+    def later(self, fn: Any, *args: Any) -> None:
         """Run ``fn`` after the current reply is on its way (metrics stay off the hot path)."""
         with contextlib.suppress(RuntimeError):
             asyncio.get_running_loop().call_soon(self._safely, fn, *args)
@@ -192,7 +192,7 @@ class EnvironmentRuntime:
         metrics.run_number(self.env_id, self.run_number)
 
     def _enter(self, state: EnvState) -> None:
-        self._later(self._export_state)
+        self.later(self._export_state)
         self.publish(
             Event(
                 "environment",
@@ -253,6 +253,9 @@ class EnvironmentRuntime:
         finally:
             self.busy = None
 
+    def role_changed(self, path: str, state: str) -> None:
+        self.publish(Event("role", self.env_id, path=path, state=state))
+
     def task_changed(
         self, role_path: str, state: str, version: int, detail: dict[str, Any]
     ) -> None:
@@ -272,7 +275,7 @@ class EnvironmentRuntime:
                 detail={"task_id": entry.task_id},
             )
         )
-        self._later(self._export_state)
+        self.later(self._export_state)
 
     # -- reads ----------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:

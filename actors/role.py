@@ -19,13 +19,20 @@ from o2ctl.core.aggregate import RoleAggregate
 
 class RoleRuntime:
     def __init__(
-        self, env_id: str, path: str, children: dict[str, bool], parent: Any, parent_is_env: bool
+        self,
+        env_id: str,
+        path: str,
+        children: dict[str, bool],
+        parent: Any,
+        parent_is_env: bool,
+        env: Any = None,
     ) -> None:
         self.env_id = env_id
         self.path = path
         self.agg = RoleAggregate(children)
         self.parent = parent
         self.parent_is_env = parent_is_env
+        self.env = env
         self.version = 0
 
     def __repr__(self) -> str:
@@ -37,8 +44,10 @@ class RoleRuntime:
             return
         if self.parent_is_env:
             self.parent.root_changed.remote(self.agg.state.value, self.version)
-        else:
-            self.parent.child_changed.remote(self.path, self.agg.state.value, self.version)
+            return
+        self.parent.child_changed.remote(self.path, self.agg.state.value, self.version)
+        if self.env is not None:  # the root's change reaches the environment by root_changed
+            self.env.role_changed.remote(self.path, self.agg.state.value)
 
     def child_changed(self, path: str, state: str, version: int) -> None:
         if self.agg.update(path, state, version):

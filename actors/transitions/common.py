@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from actors.errors import TransitionFailed
 from actors.reasons import reason
+from o2ctl.core.events import Event
 from o2ctl.core.states import TaskState
 
 if TYPE_CHECKING:
@@ -130,7 +131,24 @@ async def fan_out(
         if e.error and e.state != expect and e.critical:
             failures.append(e.error)
     update_roles(env, targets)
+    env.later(publish_task_states, env, event, targets)
     return failures
+
+
+def publish_task_states(env: EnvironmentRuntime, event: str, entries: list[TaskEntry]) -> None:
+    """One event per task whose state a transition changed (after the reply is sent)."""
+    for e in entries:
+        env.publish(
+            Event(
+                "task",
+                env.env_id,
+                path=e.role_path,
+                state=e.state.value,
+                event=event,
+                error=e.error if e.state == TaskState.ERROR else "",
+                detail={"task_id": e.task_id},
+            )
+        )
 
 
 def raise_if_failed(env: EnvironmentRuntime, event: str, failures: list[str]) -> None:

@@ -67,7 +67,7 @@ def create_roles(env: EnvironmentRuntime) -> None:
         actor = RoleActor.options(
             name=naming.role_actor(env.env_id, node.path),
             namespace=naming.NAMESPACE,
-        ).remote(env.env_id, node.path, children, parent, parent_is_env)
+        ).remote(env.env_id, node.path, children, parent, parent_is_env, me)
         env.roles[node.path] = actor
         env.role_children[node.path] = children
         for c in node.children:

@@ -125,3 +125,18 @@ def test_create_reports_progress(clean_o2: Any) -> None:
     assert deploy[0].done == 0 and deploy[-1].done == deploy[-1].total == 4
     assert [s.phase for s in steps][-1] == "CONFIGURE" and steps[-1].finished
     env.destroy()
+
+
+def test_events_carry_every_task_change_and_transition_step(clean_o2: Any) -> None:
+    env = clean_o2.create_environment(PIPELINE, vars={"nProcessors": "1"})
+    import ray
+
+    cursor = ray.get(env.actor.wait_events.remote(0, 0.0))["last_seq"]
+    env.start()
+    seen = list(env.events(after=cursor, timeout=1.0))
+    steps = [e["status"] for e in seen if e["kind"] == "transition"]
+    assert steps[0] == "STARTED" and "DONE_OK" in steps
+    running = {e["path"] for e in seen if e["kind"] == "task" and e["state"] == "RUNNING"}
+    assert running == {t["role_path"] for t in env.tasks}
+    assert any(e["kind"] == "environment" and e["state"] == "RUNNING" for e in seen)
+    env.destroy(allow_in_running=True)
