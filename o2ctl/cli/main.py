@@ -24,7 +24,7 @@ app = typer.Typer(
     name="o2ctl",
     help="Control O2-style data processing workflows on Ray.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 
@@ -37,6 +37,19 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("repo", repo.app),
     ("config", config.app),
 ]
+
+
+@app.callback()
+def _root(
+    endpoint: str | None = typer.Option(
+        None, "--endpoint", help="reach the system over its Control API (HOST:PORT)"
+    ),
+    token: str | None = typer.Option(None, "--token", help="Control API token"),
+) -> None:
+    """Control O2-style data processing workflows on Ray."""
+    system.remote_endpoint.update(endpoint=endpoint, token=token)
+
+
 for _name, _group in GROUPS:
     app.add_typer(_group, name=_name, no_args_is_help=True)
 for _command in (system.up, system.down, system.demo, system.status):

@@ -31,8 +31,19 @@ Address = Annotated[
 ]
 
 
+ENDPOINT_ENV = "O2CTL_ENDPOINT"
+TOKEN_ENV = "O2CTL_API_TOKEN"
+remote_endpoint: dict[str, str | None] = {"endpoint": None, "token": None}
+"""Set by the root ``--endpoint``/``--token`` options (see ``o2ctl.cli.main``)."""
+
+
 def client(address: str | None = None) -> Any:
-    """The SDK client of the running system (an error if none is running)."""
+    """The running system: over the Control API with ``--endpoint``, else by joining Ray."""
+    endpoint = remote_endpoint["endpoint"] or os.environ.get(ENDPOINT_ENV)
+    if endpoint and not address:
+        from o2ctl.cli.remote import RemoteClient
+
+        return RemoteClient(endpoint, remote_endpoint["token"] or os.environ.get(TOKEN_ENV))
     from o2ctl.sdk import connect
 
     known = localray.remembered()
@@ -49,8 +60,11 @@ def up(
     num_cpus: Annotated[int | None, typer.Option(help="CPUs Ray may use")] = None,
     port: Annotated[int, typer.Option(help="Ray GCS port")] = 6379,
     dashboard_port: Annotated[int, typer.Option(help="Ray dashboard port")] = 8265,
+    api_port: Annotated[
+        int, typer.Option(help="Control API port on 127.0.0.1 (0: any free one; -1: no API)")
+    ] = 0,
 ) -> None:
-    """Start a local o2ctl system: a Ray head with its dashboard, and the controller."""
+    """Start a local o2ctl system: a Ray head with its dashboard, the controller, the API."""
     cmd = [_ray_cli(), "start", "--head", "--port", str(port), "--dashboard-host", "127.0.0.1"]
     cmd += ["--dashboard-port", str(dashboard_port), "--disable-usage-stats"]
     if num_cpus is not None:
@@ -65,6 +79,11 @@ def up(
     from o2ctl.sdk import connect
 
     info = connect(address, start=True).info()
+    if api_port >= 0:
+        from o2ctl.api.serve import start_api
+
+        endpoint, _ = start_api(port=api_port)
+        console.print(f"Control API at {endpoint} (token in the state directory's api-token)")
     console.print(
         f"o2ctl is up at {address}: controller ready ({info['environments']} environments); "
         f"Ray dashboard at http://127.0.0.1:{dashboard_port}"

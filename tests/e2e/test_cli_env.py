@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -81,6 +82,10 @@ def test_up_create_show_control_destroy_down(cli: Any) -> None:
     assert len(refused.stderr.strip().splitlines()) == 1
     assert cli("env", "show", "nope", expect=4).stderr.startswith("error: no environment 'nope'")
 
+    endpoint = re.search(r"Control API at (\S+)", up.stdout)
+    assert endpoint, up.stdout
+    remote = json.loads(cli("--endpoint", endpoint.group(1), "env", "list", "-o", "json").stdout)
+    assert [e["state"] for e in remote] == ["RUNNING"], "the same system, over the Control API"
     tasks = json.loads(cli("task", "list", "-o", "json").stdout)
     assert {t["env_id"] for t in tasks} == {env_id}
     pids = [t["pid"] for t in tasks]
