@@ -140,3 +140,39 @@ def test_events_carry_every_task_change_and_transition_step(clean_o2: Any) -> No
     assert running == {t["role_path"] for t in env.tasks}
     assert any(e["kind"] == "environment" and e["state"] == "RUNNING" for e in seen)
     env.destroy(allow_in_running=True)
+
+
+@pytest.fixture
+def failing_repo(tmp_path: Path) -> Any:
+    """Our direct-example workflow, its worker told to fail in its START handler."""
+    from o2ctl.config import RepositoryManager
+
+    repo = tmp_path / "failrepo"
+    shutil.copytree(ROOT / "workflows" / "tasks", repo / "tasks")
+    shutil.copytree(ROOT / "workflows" / "workflows", repo / "workflows")
+    task = repo / "tasks" / "o2ctl-direct-example.yaml"
+    text = task.read_text().replace(
+        '    - "--iterations"', '    - "--fail-in"\n    - start\n    - "--iterations"'
+    )
+    assert "--fail-in" in text
+    task.write_text(text)
+    manager = RepositoryManager()
+    manager.add(str(repo), name="failrepo")
+    yield "failrepo/workflows/direct-example"
+    manager.remove("failrepo")
+
+
+def test_a_failing_start_names_task_host_event_and_reason(clean_o2: Any, failing_repo: str) -> None:
+    from o2ctl.sdk import ControlError
+
+    env = clean_o2.create_environment(failing_repo, vars={"cleanup_enabled": "false"})
+    worker = env.tasks[0]
+    with pytest.raises(ControlError) as failed:
+        env.start()
+    message = str(failed.value)
+    assert "START_ACTIVITY failed" in message
+    assert worker["role_path"] in message and worker["host"] in message
+    assert "START" in message and "start" in message  # the event and the handler's own words
+    assert env.state == "ERROR"
+    assert env.summary()["last_error"]
+    env.destroy(force=True)
