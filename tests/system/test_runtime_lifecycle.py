@@ -55,11 +55,11 @@ def test_pipeline_lifecycle(clean_o2: Any, tmp_path: Path) -> None:
         assert env.start() == "RUNNING"
         runs.append(env.run_number)
         assert all(t["state"] == "RUNNING" for t in env.tasks)
-        before = count(counter)
-        # data flows while RUNNING: the sink writes its count at STOP, so stop after a while
+        counter.unlink(missing_ok=True)
+        # data flows while RUNNING: the sink writes this run's count at STOP
         time.sleep(0.5)
         assert env.stop() == "CONFIGURED"
-        assert count(counter) > before if before else count(counter) > 0
+        assert count(counter) > 0, "the sink received nothing in this run"
     assert runs[1] > runs[0]
 
     pids = [t["pid"] for t in env.tasks]
@@ -116,9 +116,12 @@ def test_refusals_leave_state_unchanged(clean_o2: Any) -> None:
             done.append(ray.get(ref, timeout=60))
         except Exception as exc:  # one of the two is refused while the other runs
             errors.append(str(exc))
-    assert done == ["RUNNING"]
-    assert len(errors) == 1 and "is busy with START_ACTIVITY" in errors[0]
-    assert env.state == "RUNNING"
+    # Ray does not order calls to an async actor: either may win; the other is refused
+    assert len(done) == 1 and len(errors) == 1, (done, errors)
+    winner = "START_ACTIVITY" if done == ["RUNNING"] else "RESET"
+    assert done[0] == ("RUNNING" if winner == "START_ACTIVITY" else "DEPLOYED")
+    assert f"is busy with {winner}" in errors[0] and "state unchanged" in errors[0]
+    assert env.state == done[0]
     env.destroy(allow_in_running=True)
 
 
