@@ -1,0 +1,106 @@
+"""Every floor of one size N, measured in the same run as the figures judged against them.
+
+What flows through: the gRPC floor (``bench.devices``: N devices driven straight over
+OCC) and the actor floor pieces (``bench.bare_actors``: N bare actors and one fan-out
+actor) are measured one after the other, never beside a live environment, so that each
+has the machine to itself. They combine into:
+
+* transition floors: gRPC = the OCC round of that event to N devices in parallel; actor =
+  gRPC + one fan-out round from one async actor to N bare actors;
+* the deploy floor: N devices launched until each answers GetState + N bare actors
+  created until each answers once (as many times as there are cold deploys);
+* the memory floor per task: a bare actor's worker + a bare device, unique set sizes, and
+  the same pair's CPU at rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from bench import bare_actors, devices
+from bench.common import Repeats, base_parser, median, o2ctl_session, say, sizes_of
+
+
+@dataclass
+class Floors:
+    n: int
+    grpc: devices.GrpcFloor
+    actors: bare_actors.ActorFloor
+    deploy_s: list[float] = field(default_factory=list)
+
+    def grpc_s(self, event: str) -> float:
+        return median(self.grpc.transitions[event])
+
+    def actor_s(self, event: str) -> float:
+        return self.grpc_s(event) + median(self.actors.round_s)
+
+    @property
+    def task_uss_mb(self) -> float:
+        return median(self.grpc.device_uss_mb) + median(self.actors.actor_uss_mb)
+
+    @property
+    def task_idle_ms_per_s(self) -> float:
+        return median(self.grpc.idle_ms_per_s) + median(self.actors.idle_ms_per_s)
+
+    @property
+    def deploy_cpu_s(self) -> tuple[float, float]:
+        """CPU of the first deploy floor: (devices + client, bare actor workers)."""
+        return self.grpc.launch_cpu_s, self.actors.create_cpu_s
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "n": self.n,
+            "grpc_transitions_s": self.grpc.transitions,
+            "device_launch_s": self.grpc.launch_s,
+            "device_uss_mb": self.grpc.device_uss_mb,
+            "actor_round_s": self.actors.round_s,
+            "actor_create_s": self.actors.create_s,
+            "actor_uss_mb": self.actors.actor_uss_mb,
+            "grpc_cpu_ms": self.grpc.cpu_ms,
+            "device_launch_cpu_s": self.grpc.launch_cpu_s,
+            "actor_create_cpu_s": self.actors.create_cpu_s,
+            "device_idle_ms_per_s": self.grpc.idle_ms_per_s,
+            "actor_idle_ms_per_s": self.actors.idle_ms_per_s,
+            "deploy_s": self.deploy_s,
+        }
+
+
+def measure(n: int, repeats: Repeats) -> Floors:
+    """All floors at size N (needs a running Ray for the actor floor)."""
+    say(f"N={n}: gRPC floor ({repeats.transitions} cycles on {n} devices)")
+    grpc = asyncio.run(devices.measure(n, repeats.transitions))
+    say(f"N={n}: actor floor ({repeats.actor_rounds} rounds over {n} bare actors)")
+    actors = bare_actors.measure(n, repeats.actor_rounds)
+    floors = Floors(n, grpc, actors, [grpc.launch_s + actors.create_s])
+    for i in range(1, repeats.cold_at(n)):
+        say(f"N={n}: deploy floor, run {i + 1}")
+        launch = asyncio.run(devices.launch_only(n))
+        floors.deploy_s.append(launch + bare_actors.create_only(n))
+    return floors
+
+
+def describe(f: Floors) -> str:
+    cells = "  ".join(
+        f"{e} gRPC {f.grpc_s(e) * 1e3:.1f}ms actor {f.actor_s(e) * 1e3:.1f}ms"
+        for e in devices.CYCLE
+    )
+    return (
+        f"N={f.n}: {cells}\n  deploy {median(f.deploy_s):.2f}s (devices "
+        f"{f.grpc.launch_s:.2f}s + actors {f.actors.create_s:.2f}s)  "
+        f"task USS {f.task_uss_mb:.1f}MB"
+    )
+
+
+def main() -> None:
+    options = base_parser(__doc__.splitlines()[0]).parse_args()
+    repeats = Repeats.of(options.quick)
+    lines = []
+    with o2ctl_session():
+        for n in sizes_of(options):
+            lines.append(describe(measure(n, repeats)))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""The processes behind a measure: which they are, and the CPU they use.
+
+What flows through: Ray's state API (asked on our own Ray, by its GCS address) names the
+live actors of a class with their worker pids; a task actor's name ends with ``#<task
+id>``, which pairs it with its task in ``env.tasks``, whose ``pid`` is the device. psutil
+reads CPU times (user + system) of groups of those processes before and after a measure,
+so that a wall time can be split into who was busy during it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import psutil
+
+
+def live_actors(class_name: str) -> list[Any]:
+    """Ray's state-API records of the live actors of ``class_name`` on our own Ray (not on
+    whichever cluster ``/tmp/ray/ray_current_cluster`` names)."""
+    import ray
+    from ray.util.state import list_actors
+
+    address = ray.get_runtime_context().gcs_address
+    filters: list[Any] = [("class_name", "=", class_name), ("state", "=", "ALIVE")]
+    return list(
+        list_actors(
+            address=address,
+            filters=filters,
+            limit=10_000,
+            raise_on_missing_output=False,
+        )
+    )
+
+
+def cpu_s(pids: Iterable[int]) -> float:
+    """CPU seconds (user + system) used so far by the live processes among ``pids``."""
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+class CpuMeter:
+    """CPU used by named groups of processes between ``start`` and ``stop``, in ms."""
+
+    def __init__(self, groups: dict[str, list[int]]) -> None:
+        self.groups = groups
+        self.used: dict[str, list[float]] = {name: [] for name in groups}
+        self._at: dict[str, float] = {}
+
+    def start(self) -> None:
+        self._at = {name: cpu_s(pids) for name, pids in self.groups.items()}
+
+    def stop(self) -> None:
+        for name, pids in self.groups.items():
+            self.used[name].append((cpu_s(pids) - self._at[name]) * 1e3)
+
+
+def task_actor_pids() -> dict[str, int]:
+    """Task id → worker pid of every live task actor (its name ends with ``#<task id>``)."""
+    return {
+        a.name.rpartition("#")[2]: int(a.pid)
+        for a in live_actors("TaskRuntime")
+        if a.name and "#" in a.name and a.pid
+    }
+
+
+def control_pids(env: Any) -> dict[str, list[int]]:
+    """The processes of one environment, by part: environment actor, controller, task
+    actors' workers, devices."""
+    tasks = task_actor_pids()
+    return {
+        "env": [
+            int(a.pid)
+            for a in live_actors("EnvironmentRuntime")
+            if a.pid and a.name == f"env:{env.id}"
+        ],
+        "controller": [int(a.pid) for a in live_actors("ControllerRuntime") if a.pid],
+        "task actors": [tasks[t["task_id"]] for t in env.tasks if t["task_id"] in tasks],
+        "devices": [int(t["pid"]) for t in env.tasks if t["pid"]],
+    }
