@@ -212,9 +212,11 @@ class EnvironmentRuntime:
                 detail={"reason": why},
             )
         )
+        # ERROR is the environment's state from this moment (operators see it at once);
+        # stopping what still runs follows, within the same transition.
+        self._enter(self.fsm.fire(EnvEvent.GO_ERROR))
         with contextlib.suppress(Exception):
             await TRANSITIONS[EnvEvent.GO_ERROR](self)
-        self._enter(self.fsm.fire(EnvEvent.GO_ERROR))
         self.publish(
             Event(
                 "transition",
