@@ -49,10 +49,20 @@ OCC_EVENT = {
 CYCLE = tuple(OCC_EVENT)
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port free now and never handed out before by this process: ``bind(0)`` alone can
+    give the same port twice among a few hundred picks, and two devices would then answer
+    on one control port."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("0.0.0.0", 0))
+            port = int(s.getsockname()[1])
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def expanded_tasks(n: int) -> tuple[list[Any], dict[str, str]]:
