@@ -212,6 +212,8 @@ def o2ctl_session(workdir: Path | None = None) -> Iterator[Any]:
             settings={"log_dir": str(state / "logs"), "kill_grace_s": 2.0},
         )
         say(f"local Ray and controller up in {elapsed(t0):.1f}s")
+        # A SIGTERM (Ray's own handler would abort) ends the run through the clean-up below.
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
             yield client
         finally:
@@ -223,6 +225,10 @@ def o2ctl_session(workdir: Path | None = None) -> Iterator[Any]:
             killed = _wait_for_no_leftovers(15.0)
             if killed:
                 say("killed processes left behind: " + "; ".join(killed))
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _wait_for_no_leftovers(timeout: float) -> list[str]:

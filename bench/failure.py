@@ -5,7 +5,8 @@ end of the environment's event log as its cursor; one processor's device gets SI
 the clock runs until ``env.events(after=cursor)`` yields an ``environment`` event in state
 ERROR. On the way: the task actor sees its child exit, reports to its role and to the
 environment, the role's merged state goes to ERROR and reaches the environment, which
-runs GO_ERROR (stopping the tasks still running) and then enters ERROR. The environment
+runs GO_ERROR: it enters ERROR and stops the tasks still running (in the order the
+environment actor does them: the milestones show which). The environment
 stamps each of those events; their times since the kill are kept in the notes, so the
 table shows where the time goes. Each run then recovers: RECOVER (the dead device is
 replaced), CONFIGURE, and the next run starts, a different processor each time.
@@ -82,9 +83,18 @@ def measure(env: Any, runs: int) -> tuple[list[float], list[dict[str, float]]]:
         seconds.append(took)
         marks.append(seen)
         say(f"failure {i + 1}/{runs}: ERROR at the SDK after {took * 1e3:.0f}ms ({seen})")
+        _until_idle(env, WAIT_S)  # GO_ERROR goes on stopping the others after ERROR
         env.recover()
         env.configure()
     return seconds, marks
+
+
+def _until_idle(env: Any, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while (busy := env.summary()["busy"]) is not None:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"environment {env.id} still busy with {busy} after {timeout:.0f}s")
+        time.sleep(0.05)
 
 
 def figure(n: int, seconds: list[float], marks: list[dict[str, float]]) -> Figure:
