@@ -72,29 +72,95 @@ def shared_workflows() -> Path:
 
 
 # -- one real local Ray for the whole run, with an o2ctl controller in it ----------------
-# Ray starts once per test session (starting it costs seconds on CI's two cores). The
-# controller gets a state directory of its own (run numbers, logs) under pytest's tmp. At the
-# end every environment is destroyed and every idle task ended.
+# Ray starts once per test session (starting it costs seconds on CI's two cores), as a
+# ``ray.cluster_utils.Cluster`` with only its head node: tests that need a farm add labelled
+# nodes to this same cluster (``farm``) and remove them when done, so there is never a
+# second Ray in the run. The controller gets a state directory of its own (run numbers,
+# records, logs) under pytest's tmp. At the end every environment is destroyed and every
+# idle task ended.
+
+SYSTEM_CONFIG = {
+    "metrics_report_interval_ms": 1000,
+    # a lost node is noticed in ~1.5 s rather than Ray's default ~15 s (node-loss tests)
+    "health_check_period_ms": 500,
+    "health_check_failure_threshold": 3,
+}
 
 
 @pytest.fixture(scope="session")
-def o2(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def cluster() -> Iterator[object]:
     ray = pytest.importorskip("ray")
+    from ray.cluster_utils import Cluster
+
+    c = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 2, "_system_config": SYSTEM_CONFIG},
+    )
+    try:
+        yield c
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+        c.shutdown()
+
+
+@pytest.fixture(scope="session")
+def o2(cluster: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     from o2ctl.sdk import connect
 
     state = tmp_path_factory.mktemp("o2ctl-state")
     os.environ["O2CTL_STATE_DIR"] = str(state)
     client = connect(
+        cluster.address,  # type: ignore[attr-defined]
         state_dir=str(state),
         settings={"log_dir": str(state / "logs"), "kill_grace_s": 2.0},
-        num_cpus=2,
-        _system_config={"metrics_report_interval_ms": 1000},
     )
     yield client
+    client.shutdown()
+
+
+class Farm:
+    """Labelled Ray nodes added to the session's cluster for one test, removed after it."""
+
+    def __init__(self, cluster: object) -> None:
+        self.cluster = cluster
+        self.nodes: dict[str, object] = {}
+
+    def add(self, machine_id: str, node_class: str = "sync", num_cpus: int = 1) -> object:
+        import ray
+
+        node = self.cluster.add_node(  # type: ignore[attr-defined]
+            num_cpus=num_cpus,
+            labels={"machine_id": machine_id, "node_class": node_class},
+        )
+        self.nodes[machine_id] = node
+        wait_for(
+            lambda: any(
+                n["Alive"] and (n.get("Labels") or {}).get("machine_id") == machine_id
+                for n in ray.nodes()
+            ),
+            30,
+            f"node {machine_id} to join",
+        )
+        return node
+
+    def remove(self, machine_id: str, allow_graceful: bool = False) -> None:
+        node = self.nodes.pop(machine_id)
+        self.cluster.remove_node(node, allow_graceful=allow_graceful)  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        for machine_id in list(self.nodes):
+            with contextlib.suppress(Exception):
+                self.remove(machine_id, allow_graceful=True)
+
+
+@pytest.fixture
+def farm(cluster: object, o2: object) -> Iterator[Farm]:
+    f = Farm(cluster)
     try:
-        client.shutdown()
+        yield f
     finally:
-        ray.shutdown()
+        f.close()
 
 
 @pytest.fixture
