@@ -5,12 +5,14 @@ module holds the FairMQ state table as data and turns one OCC event into its seq
 FairMQ steps, each of which must land in the expected state:
 
 * CONFIGURE = INIT DEVICE (every argument) → COMPLETE INIT → BIND → CONNECT → INIT TASK.
-  It stops at the first step that lands elsewhere. If it is stuck in INITIALIZED, BOUND or
-  DEVICE READY, RESET DEVICE rolls it back to IDLE.
+  It stops at the first step that lands elsewhere, and resumes from the state it finds a
+  device in (after a timeout the device may have gone on without us). If it is stuck in
+  INITIALIZED, BOUND or DEVICE READY, RESET DEVICE rolls it back to IDLE.
 * START = RUN and STOP = STOP, both with their arguments (run number, ...).
 * RESET = RESET TASK → RESET DEVICE. From a half-configured state, only RESET DEVICE.
 * EXIT = RESET first if configured, then END.
 * GO_ERROR and RECOVER have no FairMQ equivalent: such a process is replaced.
+* A device already in the event's target state gets no step (a retry after a timeout).
 
 The wire is abstracted as ``do_step(src, event, arguments) -> reached state`` and
 ``query_state() -> state``, so the sequence logic is tested without gRPC. A step missing
@@ -111,11 +113,37 @@ class Step:
     with_arguments: bool = False
 
 
+CONFIGURE_CHAIN: tuple[tuple[str, str], ...] = (
+    (IDLE, "INIT DEVICE"),
+    (INITIALIZING_DEVICE, "COMPLETE INIT"),
+    (INITIALIZED, "BIND"),
+    (BOUND, "CONNECT"),
+    (DEVICE_READY, "INIT TASK"),
+)
+"""CONFIGURE's FairMQ steps, each with the state it starts from."""
+
+TARGET = {"CONFIGURE": READY, "START": RUNNING, "STOP": READY, "RESET": IDLE, "EXIT": EXITING}
+"""The FairMQ state each OCC event ends in."""
+
+
 def plan(event: str, state: str) -> list[Step]:
-    """The FairMQ steps of OCC ``event`` from FairMQ ``state``."""
+    """The FairMQ steps of OCC ``event`` from FairMQ ``state``.
+
+    A device already in the event's target state needs no step, and CONFIGURE resumes from
+    wherever a previous attempt left the device (a CONFIGURE retried after a timeout must not
+    start again at INIT DEVICE on a device already INITIALIZED: that step is not allowed).
+    """
+    if event in ("GO_ERROR", "RECOVER"):
+        raise ValueError(f"{event} has no FairMQ equivalent: the process is replaced instead")
+    if event not in TARGET:
+        known = "CONFIGURE, START, STOP, RESET, EXIT"
+        raise ValueError(f"unknown OCC event {event!r} for a FairMQ device; known: {known}")
+    if state == TARGET[event]:
+        return []
     if event == "CONFIGURE":
-        names = ("INIT DEVICE", "COMPLETE INIT", "BIND", "CONNECT", "INIT TASK")
-        return [Step(n, with_arguments=n == "INIT DEVICE") for n in names]
+        starts = [s for s, _ in CONFIGURE_CHAIN]
+        first = starts.index(state) if state in starts else 0
+        return [Step(n, with_arguments=n == "INIT DEVICE") for _, n in CONFIGURE_CHAIN[first:]]
     if event == "START":
         return [Step("RUN", with_arguments=True)]
     if event == "STOP":
@@ -124,12 +152,7 @@ def plan(event: str, state: str) -> list[Step]:
         if state in ROLLBACK_FROM:
             return [Step("RESET DEVICE")]
         return [Step("RESET TASK"), Step("RESET DEVICE")]
-    if event == "EXIT":
-        return (plan("RESET", state) if state == READY else []) + [Step("END")]
-    if event in ("GO_ERROR", "RECOVER"):
-        raise ValueError(f"{event} has no FairMQ equivalent: the process is replaced instead")
-    known = "CONFIGURE, START, STOP, RESET, EXIT"
-    raise ValueError(f"unknown OCC event {event!r} for a FairMQ device; known: {known}")
+    return (plan("RESET", state) if state == READY else []) + [Step("END")]  # EXIT
 
 
 class FairMQTransitioner:

@@ -178,3 +178,31 @@ def test_state_mapping() -> None:
 )
 def test_flavour_from_argv(argv: str | list[str], flavour: str) -> None:
     assert flavour_from_argv(argv) == flavour
+
+
+@pytest.mark.parametrize(
+    ("found", "steps"),
+    [
+        ("INITIALIZING DEVICE", ["COMPLETE INIT", "BIND", "CONNECT", "INIT TASK"]),
+        ("INITIALIZED", ["BIND", "CONNECT", "INIT TASK"]),
+        ("BOUND", ["CONNECT", "INIT TASK"]),
+        ("DEVICE READY", ["INIT TASK"]),
+        ("READY", []),
+    ],
+)
+async def test_configure_resumes_where_a_timed_out_attempt_left_the_device(
+    found: str, steps: list[str]
+) -> None:
+    device = Scripted(found)
+    assert await device.transitioner().commit("CONFIGURE", found, {"k": "v"}) == "READY"
+    assert [s for s, _ in device.sent] == steps
+    assert all(not a for _, a in device.sent), "only INIT DEVICE carries the arguments"
+
+
+@pytest.mark.parametrize(
+    ("event", "state"), [("START", "RUNNING"), ("STOP", "READY"), ("RESET", "IDLE")]
+)
+async def test_a_device_already_there_gets_no_step(event: str, state: str) -> None:
+    device = Scripted(state)
+    assert await device.transitioner().commit(event, state, {}) == state
+    assert device.sent == []
