@@ -55,3 +55,12 @@ def port_is_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def pinned(node_id: str) -> Any:
+    """A scheduling strategy keeping an actor on ``node_id`` (the default one if empty)."""
+    if not node_id:
+        return "DEFAULT"
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    return NodeAffinitySchedulingStrategy(node_id, soft=False)

@@ -5,11 +5,16 @@ system from any process (``ray.get_actor(CONTROLLER, namespace=NAMESPACE)``). It
 workflows (templates from the configuration repository), creates environment actors and
 keeps the books (``TaskRegistry``: every task, the idle pool, ports per host), locks
 detectors (one environment per detector), hands out run numbers (durable, from the
-runtime store) and keeps the cluster-wide event log that subscribers long-poll.
+runtime store), watches the nodes and keeps the cluster-wide event log.
 
-create = expand → lock detectors → DEPLOY → CONFIGURE; on any failure the environment is
-destroyed (forced), its detectors released, and the caller gets one error naming what
-failed: nothing is left half-deployed.
+create = expand → lock detectors → write the environment's record → DEPLOY → CONFIGURE;
+on any failure the environment is destroyed (forced), its detectors released, and the
+caller gets one error naming what failed: nothing is left half-deployed.
+
+Crash safety: the controller is a cache of durable records (``o2ctl.config.records``):
+environments (their task tables), the idle pool, node modes. Ray restarts it after a
+crash and ``actors.books.restore`` rebuilds everything from those records and the live
+environment actors; no process is touched.
 """
 
 from __future__ import annotations
@@ -24,12 +29,15 @@ from typing import Any
 
 import ray
 
-from actors import naming
-from actors.cluster import NodeCache, port_is_free
+from actors import books, naming
+from actors.cluster import NodeCache, pinned, port_is_free
 from actors.environment import EnvironmentActor
-from actors.errors import ControlError, DetectorBusy, NotFound
+from actors.envstore import ENVIRONMENTS, forget, save_workflow
+from actors.errors import ControlError, DetectorBusy, NotFound, Restarting
+from actors.nodewatch import NodeWatch
 from actors.registry import TaskRegistry
 from actors.transitions.common import EnvSettings
+from o2ctl.core.envrecord import EnvRecord
 from o2ctl.core.errors import InvalidWorkflow
 from o2ctl.core.events import Event, EventLog
 from o2ctl.core.ids import new_id
@@ -60,23 +68,43 @@ class ControllerRuntime:
         if state_dir:
             os.environ["O2CTL_STATE_DIR"] = state_dir
         from o2ctl.config import RepositoryManager, open_runtime_store
+        from o2ctl.config import state_dir as current_state_dir
+        from o2ctl.config.records import open_record_store
 
+        self.state_dir = str(current_state_dir())
         self.repos = RepositoryManager()
         self.repo_uri = repo
-        self.store = open_runtime_store(os.environ.get("O2CTL_RUNTIME_STORE"))
-        self.settings = replace(EnvSettings(), **(settings or {}))
+        store_uri = os.environ.get("O2CTL_RUNTIME_STORE")
+        self.store = open_runtime_store(store_uri)
+        self.records_uri = store_uri or f"file://{self.state_dir}"
+        self.records = open_record_store(self.records_uri)
+        self.system_id = books.system_id(self.state_dir)
         self.nodes = NodeCache()
         self._local_node = ray.get_runtime_context().get_node_id()
+        self._local_ips = {"127.0.0.1"}
+        self.settings = replace(
+            EnvSettings(),
+            **{
+                "log_dir": os.path.join(self.state_dir, "logs"),
+                "state_dir": self.state_dir,
+                "system_id": self.system_id,
+                "records_uri": self.records_uri,
+                "control_node_id": self._local_node,
+                **(settings or {}),
+            },
+        )
         self.registry = TaskRegistry(PortAllocator(is_free=self._port_free))
         self.envs: dict[str, Any] = {}
         self.detectors: dict[str, str] = {}  # detector -> env id
         self.events = EventLog(capacity=50_000)
+        self.orphan_records: list[str] = []  # environment records whose actor is gone
+        self.watch = NodeWatch(self)
 
     def __repr__(self) -> str:
         return "Controller"
 
-    def _port_free(self, node_id: str, port: int) -> bool:
-        return port_is_free(port) if node_id == self._local_node else True
+    def _port_free(self, host: str, port: int) -> bool:
+        return port_is_free(port) if host in self._local_ips else True
 
     # -- environments -----------------------------------------------------------------
     def _expand(self, workflow: str, user_vars: dict[str, str], env_id: str) -> Any:
@@ -123,11 +151,21 @@ class ControllerRuntime:
             raise InvalidWorkflow(str(exc)) from None
         detectors = parse_detectors(expanded.variables.get("detectors"))
         self._lock_detectors(env_id, detectors)
+        record = EnvRecord(
+            env_id, workflow, self.repo_uri, user_vars, detectors=detectors, created=_now()
+        )
+        try:
+            await asyncio.to_thread(save_workflow, self.records, env_id, expanded)
+            await asyncio.to_thread(self.records.put, ENVIRONMENTS, env_id, record.to_dict())
+        except Exception:
+            self._release_detectors(env_id)
+            raise
         env = EnvironmentActor.options(
             name=naming.env_actor(env_id),
             namespace=naming.NAMESPACE,
             lifetime="detached",
-        ).remote(env_id, expanded, self._self(), self.settings, user_vars, detectors)
+            scheduling_strategy=pinned(self._local_node),
+        ).remote(env_id, self._self(), self.settings)
         self.envs[env_id] = env
         self.events.append(
             Event(
@@ -155,10 +193,14 @@ class ControllerRuntime:
             await env.destroy.remote(force=True)
         await self._forget(env_id)
 
-    async def _forget(self, env_id: str) -> None:
-        env = self.envs.pop(env_id, None)
+    def _release_detectors(self, env_id: str) -> None:
         for d in [d for d, holder in self.detectors.items() if holder == env_id]:
             del self.detectors[d]
+
+    async def _forget(self, env_id: str) -> None:
+        env = self.envs.pop(env_id, None)
+        self._release_detectors(env_id)
+        await asyncio.to_thread(forget, self.records, env_id)
         if env is not None:
             with contextlib.suppress(Exception):
                 ray.kill(env)
@@ -170,11 +212,17 @@ class ControllerRuntime:
         env = self.envs.get(env_id)
         if env is None:
             known = ", ".join(sorted(self.envs)) or "none"
-            raise NotFound(f"no environment {env_id!r} (known: {known})")
+            raise NotFound(f"no environment {env_id[:80]!r} (known: {known})")
         return env
 
     async def control_environment(self, env_id: str, event: str) -> str:
-        return str(await self._env(env_id).transition.remote(event))
+        try:
+            return str(await self._env(env_id).transition.remote(event))
+        except ray.exceptions.RayActorError:
+            raise Restarting(
+                f"environment {env_id}: its actor is restarting after a crash; {event} was not "
+                "confirmed: check its state (`o2ctl env show`) and send it again if needed"
+            ) from None
 
     async def destroy_environment(
         self,
@@ -184,7 +232,13 @@ class ControllerRuntime:
         force: bool = False,
     ) -> dict[str, Any]:
         env = self._env(env_id)
-        result = dict(await env.destroy.remote(keep_tasks, allow_in_running, force))
+        for attempt in range(2):  # once more if the actor restarts under us: destroy is idempotent
+            try:
+                result = dict(await env.destroy.remote(keep_tasks, allow_in_running, force))
+                break
+            except ray.exceptions.RayActorError:
+                if attempt:
+                    raise Restarting(f"environment {env_id}: its actor keeps failing") from None
         await self._forget(env_id)
         self.events.append(Event("environment", env_id, state="DESTROYED"))
         return result
@@ -192,7 +246,8 @@ class ControllerRuntime:
     async def list_environments(self) -> list[dict[str, Any]]:
         ids = sorted(self.envs)
         got = await asyncio.gather(
-            *(self.envs[i].summary.remote() for i in ids), return_exceptions=True
+            *(self.envs[i].summary.options(max_task_retries=3).remote() for i in ids),
+            return_exceptions=True,
         )
         return [g for g in got if isinstance(g, dict)]
 
@@ -203,42 +258,41 @@ class ControllerRuntime:
     async def place(self, env_id: str, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
         nodes = await self.nodes.get()
         try:
-            return self.registry.place(env_id, requests, nodes)
+            placed = self.registry.place(env_id, requests, nodes)
         except Exception as exc:
             raise ControlError(str(exc)) from None
+        claimed = [p["task_id"] for p in placed if p["reused"]]
+        await asyncio.gather(*(asyncio.to_thread(books.unpool, self, t) for t in claimed))
+        return placed
 
     def unplace(self, env_id: str, placements: list[dict[str, Any]]) -> None:
         self.registry.unplace(env_id, placements)
+        for p in placements:
+            if p["reused"] and p["task_id"] in self.registry.tasks:
+                books.pool_record(self, self.registry.tasks[p["task_id"]])
+
+    def replace_port(self, task_id: str, node: dict[str, Any], bad_port: int) -> int:
+        return self.registry.replace_port(task_id, node["ip"], bad_port)
 
     def register_tasks(self, env_id: str, records: list[dict[str, Any]]) -> None:
-        names = {
-            r["task_id"]: naming.task_actor(env_id, r["role_path"], r["task_id"]) for r in records
-        }
-        for r in records:
-            old = self.registry.tasks.get(r["task_id"])
-            if old is not None:
-                names[r["task_id"]] = old["actor_name"]
-        nodes = {r["task_id"]: str(r["node_id"]) for r in records}
-        self.registry.register(env_id, records, names, nodes)
+        self.registry.register(env_id, records)
 
     def allocate_channel_ports(
         self, need: dict[str, tuple[str, list[str]]]
     ) -> dict[str, dict[str, int]]:
         return self.registry.channel_ports(need)
 
-    def release_environment(self, env_id: str, kept: list[str], dropped: list[str]) -> None:
-        self.registry.release(kept, dropped)
+    async def release_environment(self, env_id: str, kept: list[str], dropped: list[str]) -> None:
+        pooled = self.registry.release(kept, dropped)
+        await asyncio.to_thread(books.write_pool, self, pooled, dropped)
 
     async def next_run_number(self) -> int:
         return int(await asyncio.to_thread(self.store.next_run_number))
 
     # -- tasks --------------------------------------------------------------------------
-    def list_tasks(self) -> list[dict[str, Any]]:
-        idle = {t.task_id for t in self.registry.pool.tasks()}
-        return [
-            {**r, "idle": r["task_id"] in idle}
-            for r in sorted(self.registry.tasks.values(), key=lambda r: r["task_id"])
-        ]
+    async def list_tasks(self) -> list[dict[str, Any]]:
+        """Every task: the environments' own task tables (one truth), then the idle pool."""
+        return await books.task_list(self)
 
     async def clean_tasks(self, task_ids: list[str] | None = None) -> list[str]:
         """End idle tasks (all of them, or those named); returns the ids ended."""
@@ -259,8 +313,10 @@ class ControllerRuntime:
         for a in actors:
             with contextlib.suppress(Exception):
                 ray.kill(a)
-        self.registry.release([], [t.task_id for t in chosen])
-        return [t.task_id for t in chosen]
+        dropped = [t.task_id for t in chosen]
+        self.registry.release([], dropped)
+        await asyncio.to_thread(books.write_pool, self, [], dropped)
+        return dropped
 
     # -- events -------------------------------------------------------------------------
     def publish_events(self, batch: list[dict[str, Any]]) -> None:
@@ -280,15 +336,22 @@ class ControllerRuntime:
         }
 
     # -- system -------------------------------------------------------------------------
+    async def doctor(self, clean: bool = False) -> dict[str, Any]:
+        """Orphans: processes of ours, actors and records that belong to nothing."""
+        from actors.doctor import examine
+
+        return await examine(self, clean)
+
     async def shutdown(self) -> dict[str, Any]:
-        """Destroy every environment (forced) and end every idle task."""
+        """Destroy every environment (forced), end every idle task, sweep what is left."""
         destroyed = []
         for env_id in list(self.envs):
             with contextlib.suppress(Exception):
                 await self.destroy_environment(env_id, force=True)
             destroyed.append(env_id)
         cleaned = await self.clean_tasks()
-        return {"destroyed": destroyed, "cleaned": cleaned}
+        swept = await self.doctor(clean=True)
+        return {"destroyed": destroyed, "cleaned": cleaned, "swept": swept["count"]}
 
     def info(self) -> dict[str, Any]:
         return {
@@ -299,9 +362,28 @@ class ControllerRuntime:
             "repo": self.repo_uri,
             "last_run_number": self.store.last_run_number(),
             "node_id": self._local_node,
+            "system_id": self.system_id,
+            "state_dir": self.state_dir,
+            "records": self.records_uri,
         }
 
 
+def _now() -> float:
+    import time
+
+    return time.time()
+
+
+class Controller(ControllerRuntime):
+    """The Ray actor: rebuilt from the durable records whenever it starts."""
+
+    async def __init__(self, *args: Any) -> None:  # type: ignore[misc]
+        ControllerRuntime.__init__(self, *args)
+        self._local_ips = await books.local_ips(self)
+        await books.restore(self)
+        self.watch.start()
+
+
 ControllerActor = ray.remote(  # type: ignore[call-overload]
-    num_cpus=0, max_restarts=0, max_concurrency=1000
-)(ControllerRuntime)
+    num_cpus=0, max_restarts=-1, max_task_retries=0, max_concurrency=1000
+)(Controller)

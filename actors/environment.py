@@ -4,13 +4,20 @@ What flows through: transition requests (from the controller, the SDK, the CLI) 
 through ``transition``; one at a time (a second request while one is in flight is refused
 with ``EnvironmentBusy``, never queued); the state machine (``o2ctl.core.envfsm``) is asked
 first, so a refused event changes nothing. The work of each event is in
-``actors/transitions/<event>.py``; it fans out to task actors directly. The root role
-reports its merged state back through ``root_changed``; an ERROR there after CONFIGURE
-triggers GO_ERROR. Every step and state change goes to the event log, from which the SDK
-long-polls and which is forwarded, batched, to the controller's cluster-wide log.
+``actors/transitions/<event>.py``; it fans out to task actors directly. Task actors report
+what their processes do by themselves to ``task_changed``; the environment forwards it to
+the role tree, whose root reports the merged state back through ``root_changed``; an ERROR
+there after CONFIGURE triggers GO_ERROR. Every step and state change goes to the event log,
+from which the SDK long-polls and which is forwarded, batched, to the controller's log.
 
-Target vs observed: ``fsm.state`` is what the environment reached; ``tasks[*].state`` and
-``root_state`` are what it observes.
+Crash safety: the actor is a cache of its durable record (``o2ctl.core.envrecord``, written
+through ``actors.envstore``) — written when a transition starts and again before its reply,
+and soon after any change a task reports. When Ray restarts the actor, ``actors.envrestore``
+rebuilds it from the record and the live task actors without touching a process.
+
+GO_ERROR enters ERROR at once and stops what still runs in the background (``cleanup``): the
+operator sees ERROR immediately, and a RECOVER or destroy sent meanwhile waits for that
+clean-up (within its deadline) instead of being refused.
 """
 
 from __future__ import annotations
@@ -25,20 +32,23 @@ from typing import Any
 import ray
 
 from actors import metrics
+from actors.envstore import EnvStore
 from actors.errors import EnvironmentBusy, TransitionFailed
 from actors.hooks import run_hooks
 from actors.transitions import TRANSITIONS
-from actors.transitions.common import EnvSettings, TaskEntry
+from actors.transitions.common import EnvSettings, TaskEntry, update_roles
+from actors.transitions.simple import stop_running
 from o2ctl.core.envfsm import EnvEvent, EnvironmentFSM, EnvState, TransitionRefused
 from o2ctl.core.events import Event, EventLog
-from o2ctl.core.states import TaskState, aggregate
+from o2ctl.core.states import TaskState
 
 log = logging.getLogger("o2ctl.environment")
+CLEANUP_WAIT_S = 60.0
 
 
 @dataclass(repr=False)
 class EnvironmentRuntime:
-    """The logic of an environment actor (Ray wraps it as ``EnvironmentActor``)."""
+    """The logic of an environment actor (Ray wraps it as ``Environment``)."""
 
     env_id: str
     workflow: Any  # o2ctl.templates.ExpandedWorkflow
@@ -46,6 +56,9 @@ class EnvironmentRuntime:
     settings: EnvSettings = field(default_factory=EnvSettings)
     user_vars: dict[str, str] = field(default_factory=dict)
     detectors: list[str] = field(default_factory=list)
+    store: EnvStore | None = None  # None: nothing durable (plain tests)
+    repo: str | None = None
+    excluded: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.fsm = EnvironmentFSM()
@@ -53,6 +66,7 @@ class EnvironmentRuntime:
         self.tasks: dict[str, TaskEntry] = {}
         self.roles: dict[str, Any] = {}
         self.role_children: dict[str, dict[str, bool]] = {}
+        self.role_states: dict[str, str] = {}
         self.root_state = TaskState.INVARIANT
         self.busy: str | None = None
         self.busy_since = 0.0
@@ -63,6 +77,7 @@ class EnvironmentRuntime:
         self._forward: list[dict[str, Any]] = []
         self._flush_scheduled = False
         self._auto_error: asyncio.Task[None] | None = None
+        self.cleanup: asyncio.Task[None] | None = None
         self.channels: dict[str, str] = {}
         self.run_start_ms = 0
         self.self_handle: Any = None
@@ -73,7 +88,7 @@ class EnvironmentRuntime:
         # Ray shows this in the dashboard and logs: keep it short (not the whole workflow).
         return f"Environment({self.env_id}, {self.workflow.workflow})"
 
-    # -- events ---------------------------------------------------------------------
+    # -- events and records -------------------------------------------------------------
     def publish(self, ev: Event) -> None:
         stamped = self.events.append(ev)
         self._forward.append(stamped.to_dict())
@@ -96,6 +111,15 @@ class EnvironmentRuntime:
             "gap": batch.gap,
         }
 
+    async def persist(self) -> None:
+        """Write the record now (before the change it records is acknowledged)."""
+        if self.store is not None:
+            await self.store.write(self)
+
+    def persist_soon(self) -> None:
+        if self.store is not None:
+            self.store.write_soon(self)
+
     # -- transitions ----------------------------------------------------------------
     def _acquire(self, what: str) -> None:
         if self.busy is not None:
@@ -106,18 +130,35 @@ class EnvironmentRuntime:
             )
         self.busy, self.busy_since = what, time.time()
 
+    async def wait_cleanup(self, what: str) -> None:
+        """Let GO_ERROR's clean-up finish before ``what`` (RECOVER, destroy) runs."""
+        if self.cleanup is None or self.cleanup.done():
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self.cleanup), CLEANUP_WAIT_S)
+        except TimeoutError:
+            raise EnvironmentBusy(
+                f"environment {self.env_id}: GO_ERROR is still stopping its tasks after "
+                f"{CLEANUP_WAIT_S:.0f}s; {what} refused, state unchanged"
+            ) from None
+
     async def transition(self, event: str, **kwargs: Any) -> str:
         """Run one environment transition; returns the new state."""
         try:
             ev = self.fsm.check(event)
         except TransitionRefused as exc:
             raise TransitionRefused(f"environment {self.env_id}: {exc}") from None
+        if self.busy is None:
+            await self.wait_cleanup(ev.value)
         self._acquire(ev.value)
+        marker = asyncio.ensure_future(self.persist())  # the crash marker, beside the work
         try:
             return await self._run(ev, **kwargs)
         finally:
             self.busy = None
-        # (a failure inside a task after the reply is caught by the root watcher)
+            with contextlib.suppress(Exception):
+                await marker
+            await self.persist()
 
     async def _run(self, ev: EnvEvent, **kwargs: Any) -> str:
         self.publish(Event("transition", self.env_id, event=ev.value, status="STARTED"))
@@ -142,11 +183,11 @@ class EnvironmentRuntime:
             if ev not in (EnvEvent.GO_ERROR, EnvEvent.EXIT) and EnvEvent.GO_ERROR in (
                 self.fsm.allowed_events()
             ):
-                await self._go_error(f"{ev.value} failed")
+                self.go_error(f"{ev.value} failed")
             raise
         self.durations[ev.value] = time.perf_counter() - t0
         self.later(metrics.transition, ev.value, self.durations[ev.value], True)
-        self._enter(self.fsm.fire(ev))
+        self.enter(self.fsm.fire(ev))
         late = await run_hooks(self, f"enter_{self.fsm.state.value}")
         late += await run_hooks(self, f"after_{ev.value}")
         if late:
@@ -170,7 +211,7 @@ class EnvironmentRuntime:
                 detail={"duration_s": self.durations[ev.value]},
             )
         )
-        if self.root_state == TaskState.ERROR and self.fsm.state in _WATCHED:
+        if self.root_state == TaskState.ERROR and self.fsm.state in WATCHED:
             self._schedule_auto_error()
         return self.fsm.state.value
 
@@ -191,7 +232,7 @@ class EnvironmentRuntime:
         metrics.task_counts(self.env_id, self.summary()["task_states"])
         metrics.run_number(self.env_id, self.run_number)
 
-    def _enter(self, state: EnvState) -> None:
+    def enter(self, state: EnvState) -> None:
         self.later(self._export_state)
         self.publish(
             Event(
@@ -202,7 +243,8 @@ class EnvironmentRuntime:
             )
         )
 
-    async def _go_error(self, why: str) -> None:
+    def go_error(self, why: str) -> None:
+        """ERROR now; stopping what still runs follows in the background (``cleanup``)."""
         self.publish(
             Event(
                 "transition",
@@ -212,11 +254,13 @@ class EnvironmentRuntime:
                 detail={"reason": why},
             )
         )
-        # ERROR is the environment's state from this moment (operators see it at once);
-        # stopping what still runs follows, within the same transition.
-        self._enter(self.fsm.fire(EnvEvent.GO_ERROR))
+        self.enter(self.fsm.fire(EnvEvent.GO_ERROR))
+        self.persist_soon()
+        self.cleanup = asyncio.ensure_future(self._stop_after_error())
+
+    async def _stop_after_error(self) -> None:
         with contextlib.suppress(Exception):
-            await TRANSITIONS[EnvEvent.GO_ERROR](self)
+            await stop_running(self)
         self.publish(
             Event(
                 "transition",
@@ -226,37 +270,50 @@ class EnvironmentRuntime:
                 state=self.fsm.state.value,
             )
         )
+        self.persist_soon()
 
     # -- observed state ---------------------------------------------------------------
     def root_changed(self, state: str, version: int) -> None:
         self.root_state = TaskState(state)
+        self.role_states[self.workflow.root.path] = state
         self.publish(Event("role", self.env_id, path=self.workflow.root.path, state=state))
-        if self.root_state == TaskState.ERROR and self.fsm.state in _WATCHED and not self.busy:
+        if self.root_state == TaskState.ERROR and self.fsm.state in WATCHED and not self.busy:
             self._schedule_auto_error()
 
     def _schedule_auto_error(self) -> None:
         if self._auto_error is not None and not self._auto_error.done():
             return
-        self._auto_error = asyncio.create_task(self._auto_go_error())
+        self._auto_error = asyncio.ensure_future(self._auto_go_error())
 
     async def _auto_go_error(self) -> None:
         await asyncio.sleep(self.settings.error_grace_s)
-        if self.busy or self.fsm.state not in _WATCHED or self.root_state != TaskState.ERROR:
+        if self.busy or self.fsm.state not in WATCHED or self.root_state != TaskState.ERROR:
             return
         failed = [
             e.error or e.role_path
             for e in self.tasks.values()
             if e.state == TaskState.ERROR and e.critical
         ]
-        self.busy, self.busy_since = "GO_ERROR", time.time()
-        try:
-            self.last_error = "; ".join(failed) or "root role in ERROR"
-            await self._go_error(self.last_error)
-        finally:
-            self.busy = None
+        self.last_error = "; ".join(failed) or "root role in ERROR"
+        self.go_error(self.last_error)
 
     def role_changed(self, path: str, state: str) -> None:
+        self.role_states[path] = state
         self.publish(Event("role", self.env_id, path=path, state=state))
+
+    def role_restarted(self, path: str) -> None:
+        """A role actor came back empty: send it its children's states again."""
+        actor = self.roles.get(path)
+        if actor is None:
+            return
+        updates = []
+        for p in self.role_children.get(path, {}):
+            e = self.tasks.get(p)
+            if e is not None:
+                updates.append((p, e.state.value, e.version))
+            else:  # a sub-role: its own reports carry higher versions than this
+                updates.append((p, self.role_states.get(p, "UNKNOWN"), 0))
+        actor.children_changed.remote(updates)
 
     def task_changed(
         self, role_path: str, state: str, version: int, detail: dict[str, Any]
@@ -277,25 +334,52 @@ class EnvironmentRuntime:
                 detail={"task_id": entry.task_id},
             )
         )
+        update_roles(self, [entry])
         self.later(self._export_state)
+        self.persist_soon()
+
+    def nodes_lost(self, node_id: str, hostname: str) -> list[str]:
+        """A node is gone: its tasks are lost; the environment goes to ERROR naming them."""
+        lost = [e for e in self.tasks.values() if e.node_id == node_id and not e.lost]
+        for e in lost:
+            e.lost, e.state, e.version = hostname, TaskState.ERROR, e.version + 1
+            e.error = f"task {e.role_path} ({e.task_id}) lost with node {hostname}"
+            self.publish(Event("task", self.env_id, path=e.role_path, state="ERROR", error=e.error))
+        if not lost:
+            return []
+        update_roles(self, lost)
+        names = ", ".join(e.role_path for e in lost)
+        why = f"node {hostname} lost with {len(lost)} task(s): {names}"
+        if (
+            any(e.critical for e in lost)
+            and not self.busy
+            and EnvEvent.GO_ERROR in (self.fsm.allowed_events())
+        ):
+            self.last_error = why
+            self.go_error(why)
+        self.persist_soon()
+        return [e.task_id for e in lost]
 
     # -- reads ----------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
         for e in self.tasks.values():
             counts[e.state.value] = counts.get(e.state.value, 0) + 1
+        cleaning = self.cleanup is not None and not self.cleanup.done()
         return {
             "env_id": self.env_id,
             "workflow": self.workflow.workflow,
             "state": self.fsm.state.value,
             "root_state": self.root_state.value,
             "busy": self.busy,
+            "cleaning_up": cleaning,
             "run_number": self.run_number,
             "created": self.created,
             "tasks": len(self.tasks),
             "task_states": counts,
             "detectors": self.detectors,
             "user_vars": self.user_vars,
+            "excluded": list(self.excluded),
             "last_error": self.last_error,
             "durations": dict(self.durations),
             "allowed_events": [e.value for e in self.fsm.allowed_events()],
@@ -305,7 +389,9 @@ class EnvironmentRuntime:
         return [e.describe() for e in sorted(self.tasks.values(), key=lambda e: e.role_path)]
 
     def tree(self) -> dict[str, Any]:
-        return _tree_of(self.workflow.root, self)
+        from actors.envtree import tree_of
+
+        return tree_of(self.workflow.root, self)
 
     def state(self) -> str:
         return self.fsm.state.value
@@ -317,6 +403,7 @@ class EnvironmentRuntime:
 
         if self.busy is not None and not force:
             self._acquire("destroy")  # raises EnvironmentBusy
+        await self.wait_cleanup("destroy")
         self.busy, self.busy_since = "destroy", time.time()
         try:
             return await destroy(
@@ -326,44 +413,33 @@ class EnvironmentRuntime:
             self.busy = None
 
 
-_WATCHED = (EnvState.CONFIGURED, EnvState.RUNNING)
+WATCHED = (EnvState.CONFIGURED, EnvState.RUNNING)
 
 
-def _tree_of(node: Any, env: EnvironmentRuntime) -> dict[str, Any]:
-    entry = env.tasks.get(node.path)
-    out: dict[str, Any] = {
-        "name": node.name,
-        "path": node.path,
-        "kind": node.kind,
-        "critical": node.critical,
-    }
-    if entry is not None:
-        out.update(
-            state=entry.state.value,
-            task_id=entry.task_id,
-            host=entry.host,
-            pid=entry.pid,
-            task_class=entry.task_class,
+class Environment(EnvironmentRuntime):
+    """The Ray actor: built from its durable record, so a restarted one carries on."""
+
+    async def __init__(self, env_id: str, controller: Any, settings: EnvSettings) -> None:  # type: ignore[misc]
+        from actors.envrestore import restore
+
+        store = EnvStore.open(settings.records_uri, env_id)
+        rec, workflow = await store.load()
+        EnvironmentRuntime.__init__(
+            self,
+            env_id,
+            workflow,
+            controller,
+            settings,
+            dict(rec.user_vars),
+            list(rec.detectors),
+            store,
+            rec.repo,
+            list(rec.excluded),
         )
-    elif node.task is not None:  # a hook task: it runs at its trigger, not deployed
-        out.update(
-            kind="hook",
-            state="INVARIANT",
-            trigger=node.task.trigger,
-            task_class=node.task.task_class,
-        )
-    else:
-        kids = [_tree_of(c, env) for c in node.children]
-        out["children"] = kids
-        out["state"] = aggregate(
-            (TaskState(k.get("state", "UNKNOWN")), k["critical"])
-            for k in kids
-            if k["kind"] != "hook"
-        ).value
-    return out
+        await restore(self, rec)
 
 
 EnvironmentActor = ray.remote(  # type: ignore[call-overload]
-    num_cpus=0, max_restarts=0, max_concurrency=1000
-)(EnvironmentRuntime)
+    num_cpus=0, max_restarts=-1, max_task_retries=0, max_concurrency=1000
+)(Environment)
 __all__ = ["EnvironmentActor", "EnvironmentRuntime", "TransitionFailed"]

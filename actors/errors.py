@@ -35,3 +35,18 @@ class DetectorBusy(ControlError):
 
 class NotFound(ControlError):
     """No environment, task or role with that id or path."""
+
+
+class PortTaken(ControlError):
+    """A task's control port is held, or answered, by a process that is not the task's."""
+
+    def __init__(self, port: int, message: str) -> None:
+        super().__init__(message)
+        self.port = port
+
+    def __reduce__(self) -> tuple[type[PortTaken], tuple[int, str]]:
+        return (PortTaken, (self.port, str(self)))
+
+
+class Restarting(ControlError):
+    """An actor of the control plane is restarting after a crash; the next call works."""

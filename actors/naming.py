@@ -28,3 +28,20 @@ def task_actor(env_id: str, role_path: str, task_id: str) -> str:
 def process_owner(task_id: str) -> str:
     """The ``O2CTL_OWNER`` mark of a task's process."""
     return f"o2ctl-task/{task_id}"
+
+
+def env_prefix(env_id: str) -> str:
+    """Every role and task actor of an environment has a name starting with this."""
+    return f"{env_id}:"
+
+
+def named_actors(prefix: str = "") -> list[str]:
+    """Names of the live named actors of our namespace starting with ``prefix`` (blocking)."""
+    import ray
+
+    found = ray.util.list_named_actors(all_namespaces=True)
+    return sorted(
+        a["name"]
+        for a in found
+        if a.get("namespace") == NAMESPACE and str(a.get("name", "")).startswith(prefix)
+    )

@@ -5,6 +5,13 @@ into placements: a claimed idle task when one matches, otherwise a node chosen b
 constraints and load with a control port reserved for the new task. Every task id that
 exists is in ``tasks`` with its environment (or none, when idle), so that nothing alive is
 unaccounted for: ``o2ctl task list`` shows them all and ``task clean`` ends idle ones.
+
+Ports are reserved per **physical host** (the node's IP address), not per Ray node: several
+Ray nodes on one machine (a development farm) must never be handed the same port.
+
+The books are rebuilt after a controller restart from the durable records (``restore``):
+each environment's task table (with the channel ports its tasks hold) and the idle pool's
+own records. Pool changes are written by the controller before it acknowledges them.
 """
 
 from __future__ import annotations
@@ -15,10 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from actors import naming
+from o2ctl.core.envrecord import EnvRecord
 from o2ctl.core.ids import new_id
 from o2ctl.core.placement import NodeInfo, choose_node
 from o2ctl.core.pool import IdlePool, IdleTask
-from o2ctl.core.ports import PortAllocator
+from o2ctl.core.ports import PortAllocator, PortRecord
 
 
 @dataclass(frozen=True)
@@ -32,12 +40,16 @@ class TaskRegistry:
         self.ports = ports
         self.pool = IdlePool()
         self.tasks: dict[str, dict[str, Any]] = {}  # task_id -> record
+        self.pending: set[str] = set()  # placed, not yet registered (a deploy under way)
 
     def load(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for rec in self.tasks.values():
             counts[rec["node_id"]] = counts.get(rec["node_id"], 0) + 1
         return counts
+
+    def on_node(self, node_id: str) -> list[dict[str, Any]]:
+        return [r for r in self.tasks.values() if r.get("node_id") == node_id]
 
     def place(
         self, env_id: str, requests: Sequence[Mapping[str, Any]], nodes: Mapping[str, NodeInfo]
@@ -59,10 +71,9 @@ class TaskRegistry:
                     continue
                 node = choose_node(req["role_path"], cons, list(nodes.values()), load)
                 task_id = new_id()
+                self.pending.add(task_id)
                 port = (
-                    self.ports.allocate(node.node_id, task_id, "control")
-                    if req["controlled"]
-                    else None
+                    self.ports.allocate(node.ip, task_id, "control") if req["controlled"] else None
                 )
                 load[node.node_id] = load.get(node.node_id, 0) + 1
                 out.append(
@@ -98,51 +109,87 @@ class TaskRegistry:
                 rec = self.tasks.get(p["task_id"])
                 if rec is not None:
                     rec["env_id"] = None
-                    self.pool.add(self._idle(rec))
+                    self.pool.add(self.idle(rec))
             else:
                 self.ports.release_owner(p["task_id"])
+                self.pending.discard(p["task_id"])
+
+    def replace_port(self, task_id: str, ip: str, bad_port: int) -> int:
+        """Another control port for ``task_id``: ``bad_port`` is held by someone else, and
+        stays reserved (under no task) so that it is not handed out again."""
+        self.ports.release_owner(task_id)
+        self.ports.restore([PortRecord(ip, bad_port, "foreign", "taken")])
+        return self.ports.allocate(ip, task_id, "control")
 
     @staticmethod
-    def _idle(rec: Mapping[str, Any]) -> IdleTask:
+    def idle(rec: Mapping[str, Any]) -> IdleTask:
         return IdleTask(
             rec["task_id"],
             rec["task_class"],
             rec["node_id"],
             rec["actor_name"],
             rec.get("control_port"),
-            time.time(),
+            rec.get("since") or time.time(),
         )
 
-    def register(
-        self,
-        env_id: str,
-        records: Sequence[Mapping[str, Any]],
-        actor_names: Mapping[str, str],
-        nodes: Mapping[str, str],
-    ) -> None:
+    def register(self, env_id: str, records: Sequence[Mapping[str, Any]]) -> None:
         for r in records:
-            rec = dict(r)
+            self.pending.discard(r["task_id"])
+            rec = {k: r[k] for k in ("task_id", "task_class", "actor_name", "node_id") if k in r}
             rec.update(
-                env_id=env_id, actor_name=actor_names[r["task_id"]], node_id=nodes[r["task_id"]]
+                env_id=env_id,
+                host=r.get("host", ""),
+                ip=r.get("ip", ""),
+                role_path=r.get("role_path", ""),
+                control_port=r.get("control_port"),
+                pid=r.get("pid", 0),
+                log_path=r.get("log_path", ""),
             )
             self.tasks[r["task_id"]] = rec
 
-    def release(self, kept: Sequence[str], dropped: Sequence[str]) -> None:
+    def release(self, kept: Sequence[str], dropped: Sequence[str]) -> list[dict[str, Any]]:
+        """Kept tasks go to the pool (their records are returned, to be written); dropped
+        ones are forgotten with every port they held."""
+        pooled = []
         for task_id in kept:
             rec = self.tasks.get(task_id)
             if rec is not None:
-                rec.update(env_id=None, role_path="", state="STANDBY")
+                rec.update(env_id=None, role_path="", state="STANDBY", since=time.time())
                 self.ports.release_owner(task_id, keep_purposes=["control"])
-                self.pool.add(self._idle(rec))
+                self.pool.add(self.idle(rec))
+                pooled.append(dict(rec))
         for task_id in dropped:
+            self.pending.discard(task_id)
             self.tasks.pop(task_id, None)
             self.pool.remove(task_id)
             self.ports.release_owner(task_id)
+        return pooled
 
     def channel_ports(self, need: Mapping[str, tuple[str, list[str]]]) -> dict[str, dict[str, int]]:
-        """Fresh ports for each task's TCP binds (what it held before is released first)."""
+        """Fresh ports for each task's TCP binds (what it held before is released first);
+        ``need`` maps a task id to (its host's IP, the purposes)."""
         out: dict[str, dict[str, int]] = {}
-        for task_id, (node_id, purposes) in need.items():
+        for task_id, (ip, purposes) in need.items():
             self.ports.release_owner(task_id, keep_purposes=["control"])
-            out[task_id] = self.ports.allocate_many(node_id, task_id, purposes)
+            out[task_id] = self.ports.allocate_many(ip, task_id, purposes)
         return out
+
+    # -- after a controller restart -------------------------------------------------------
+    def restore_environment(self, rec: EnvRecord) -> None:
+        self.register(rec.env_id, list(rec.tasks.values()))
+        for t in rec.tasks.values():
+            self._restore_ports(t)
+
+    def restore_idle(self, rec: Mapping[str, Any]) -> None:
+        self.tasks[rec["task_id"]] = {**rec, "env_id": None}
+        self.pool.add(self.idle(rec))
+        self._restore_ports(rec)
+
+    def _restore_ports(self, t: Mapping[str, Any]) -> None:
+        ip, owner = t.get("ip", ""), t["task_id"]
+        held = [
+            PortRecord(ip, int(p), owner, purpose) for purpose, p in (t.get("ports") or {}).items()
+        ]
+        if t.get("control_port"):
+            held.append(PortRecord(ip, int(t["control_port"]), owner, "control"))
+        self.ports.restore(held)

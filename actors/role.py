@@ -1,11 +1,15 @@
 """RoleActor: one per aggregating role; it folds its children's states into its own.
 
-Children report to their parent role: a task when it changes by itself (crash, end of
-run), a sub-role when its merged state changes; the environment sends one batch per role
-after each transition. When the merged state changes the role tells its own parent (a role,
-or the environment for the root), so an ERROR in a task reaches the environment in a
-couple of actor hops, with no polling. Messages are fire-and-forget and versioned, so an
-old update arriving late changes nothing.
+The environment is the hub of task states: it hands each role its tasks' new states (one
+batch per role after a transition, or one update when a task changes by itself: a crash,
+the end of a run), and a sub-role reports its merged state to its parent role. When the
+merged state changes the role tells its own parent (a role, or the environment for the
+root), so an ERROR in a task reaches the environment in a few actor hops, with no polling,
+and always after the environment has the task's own report. Messages are fire-and-forget
+and versioned, so an old update arriving late changes nothing.
+
+Role actors are detached and restarted by Ray after a crash; a restarted role knows its
+children but not their states, so it asks the environment to send them again.
 """
 
 from __future__ import annotations
@@ -66,4 +70,13 @@ class RoleRuntime:
         }
 
 
-RoleActor = ray.remote(num_cpus=0, max_restarts=0)(RoleRuntime)
+class Role(RoleRuntime):
+    """The Ray actor: a restarted one asks the environment for its children's states."""
+
+    async def __init__(self, *args: Any) -> None:  # type: ignore[misc]
+        RoleRuntime.__init__(self, *args)
+        if ray.get_runtime_context().was_current_actor_reconstructed and self.env is not None:
+            self.env.role_restarted.remote(self.path)
+
+
+RoleActor = ray.remote(num_cpus=0, max_restarts=-1)(Role)

@@ -5,13 +5,19 @@ control port, log file, timeouts) starts the process; OCC events from the enviro
 in through ``transition`` and go out over gRPC through one reused ``ProcessController``
 (``occ.client``); what the process does by itself (a crash, the end of its run, an internal
 error) comes back through the controller's watch and the process's exit, and is reported
-upward, to the parent role (aggregation) and to the environment (events), without polling.
+to the environment, which folds it into the role tree. No polling of our own.
 
-The hot path is ``transition``: one await on the gRPC call, a tuple back. Reports during a
-commanded transition are not sent separately: the environment learns the outcome from the
-reply. Nothing here blocks the event loop; every wait has a deadline.
+Crash safety: the process outlives its actor. A launch record (``actors.launchrec``) is
+written on the node as soon as the process exists; when Ray restarts the actor after its
+worker died, the new actor re-adopts the process from it (same pid, same start time),
+reads its state over OCC and carries on: the environment sees nothing, data keeps flowing.
+Only if the process is gone too does the task go to ERROR. Before driving a process the
+actor checks that the one answering on its control port is its own (the pid in GetState,
+or the process tree's listening sockets), so two o2ctl systems on a host never drive each
+other's processes.
 
-A task may outlive its environment (the idle pool): ``attach`` hands it to a new one.
+The hot path is ``transition``: one await on the gRPC call, a tuple back. A task may
+outlive its environment (the idle pool): ``attach`` hands it to a new one.
 """
 
 from __future__ import annotations
@@ -23,17 +29,21 @@ import signal
 import socket
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import ray
 
+from actors import launchrec
+from actors.cluster import port_is_free
+from actors.errors import PortTaken
 from actors.naming import process_owner
 from o2ctl.core.states import TaskState, task_state
 from occ import processes
 from occ.client import OccError, make_controller
 
 LOG_TAIL_BYTES = 600
+EPOCH = 1_000_000  # versions of a re-adopted task start above those of its earlier actors
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,10 @@ class LaunchRequest:
     start_timeout_s: float = 30.0
     critical: bool = True
 
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> LaunchRequest:
+        return cls(**{**raw, "argv": tuple(raw["argv"])})
+
 
 def _tail(path: str) -> str:
     try:
@@ -71,7 +85,9 @@ def _tool_path(path: str) -> str:
     return path if path.split(os.pathsep)[0] == own else os.pathsep.join([own, path])
 
 
-def describe_exit(rc: int) -> str:
+def describe_exit(rc: int | None) -> str:
+    if rc is None:
+        return "exited (exit code unknown: adopted after its actor restarted)"
     if rc < 0:
         try:
             return f"killed by {signal.Signals(-rc).name}"
@@ -81,21 +97,27 @@ def describe_exit(rc: int) -> str:
 
 
 class TaskRuntime:
-    """The logic of a task actor (Ray wraps it as ``TaskActor``)."""
+    """The logic of a task actor (Ray wraps it as ``Task``)."""
 
-    def __init__(self, task_id: str, host: str) -> None:
+    def __init__(self, task_id: str, host: str, state_dir: str = "") -> None:
+        from o2ctl.config import state_dir as default_state_dir
+
         self.task_id = task_id
         self.host = host or socket.gethostname()
+        self.state_dir = state_dir or str(default_state_dir())
         self.req: LaunchRequest | None = None
         self.env_id = ""
         self.role_path = ""
-        self.parent: Any = None
         self.env: Any = None
+        self.env_actor = ""
         self.state = TaskState.UNKNOWN
         self.version = 0
+        self.epoch = 0
         self.error = ""
         self.pid = 0
+        self.started = 0.0
         self.exit_code: int | None = None
+        self.exited = False
         self._proc: asyncio.subprocess.Process | None = None
         self._ctl: Any = None
         self._commanded = False
@@ -120,18 +142,20 @@ class TaskRuntime:
             self._report()
 
     def _report(self) -> None:
-        detail = {"pid": self.pid, "error": self.error, "task_id": self.task_id}
-        if self.parent is not None:
-            self.parent.child_changed.remote(self.role_path, self.state.value, self.version)
         if self.env is not None:
+            detail = {"pid": self.pid, "error": self.error, "task_id": self.task_id}
             self.env.task_changed.remote(self.role_path, self.state.value, self.version, detail)
 
-    def attach(self, env_id: str, role_path: str, parent: Any, env: Any) -> dict[str, Any]:
-        self.env_id, self.role_path, self.parent, self.env = env_id, role_path, parent, env
+    async def attach(
+        self, env_id: str, role_path: str, env: Any, env_actor: str = ""
+    ) -> dict[str, Any]:
+        self.env_id, self.role_path, self.env, self.env_actor = env_id, role_path, env, env_actor
+        await self._save_record()
         return self.snapshot()
 
-    def detach(self) -> dict[str, Any]:
-        self.env_id, self.role_path, self.parent, self.env = "", "", None, None
+    async def detach(self) -> dict[str, Any]:
+        self.env_id, self.role_path, self.env, self.env_actor = "", "", None, ""
+        await self._save_record()
         return self.snapshot()
 
     def snapshot(self) -> dict[str, Any]:
@@ -143,6 +167,7 @@ class TaskRuntime:
             "env_id": self.env_id,
             "host": self.host,
             "pid": self.pid,
+            "alive": self.pid > 0 and not self.exited,
             "state": self.state.value,
             "version": self.version,
             "error": self.error,
@@ -151,12 +176,33 @@ class TaskRuntime:
             "log_path": req.log_path if req else "",
             "command": " ".join(req.argv) if req else "",
             "exit_code": self.exit_code,
+            "epoch": self.epoch,
         }
+
+    async def _save_record(self) -> None:
+        if self.req is None or self.pid <= 0 or self.exited:
+            return
+        rec = launchrec.LaunchRecord(
+            self.task_id,
+            asdict(self.req),
+            self.pid,
+            self.started,
+            self.env_id,
+            self.role_path,
+            self.env_actor,
+            self.epoch,
+        )
+        await asyncio.to_thread(launchrec.write, self.state_dir, rec)
 
     # -- launch ---------------------------------------------------------------------
     async def launch(self, req: LaunchRequest) -> dict[str, Any]:
         """Start the process and wait until it answers (controlled) or runs (basic)."""
         self.req, self.env_id, self.role_path = req, req.env_id, req.role_path
+        if req.controlled and req.control_port and not port_is_free(req.control_port):
+            raise PortTaken(
+                req.control_port,
+                f"{self._who()}: control port {req.control_port} is already in use on {self.host}",
+            )
         os.makedirs(os.path.dirname(req.log_path), exist_ok=True)
         env = {**req.env, "PATH": _tool_path(req.env.get("PATH", os.environ.get("PATH", "")))}
         self._proc = await processes.spawn(
@@ -166,25 +212,50 @@ class TaskRuntime:
             stdout_path=req.log_path,
             stderr_path=req.log_path,
         )
-        self.pid = self._proc.pid
+        self.pid, self.exited, self.exit_code = self._proc.pid, False, None
+        self.started = launchrec.start_time(self.pid) or time.time()
+        await self._save_record()
         self._bg.append(asyncio.create_task(self._watch_exit()))
         if not req.controlled:
             self._set(TaskState.RUNNING)
             return self.snapshot()
-        self._ctl = make_controller(
-            "fairmq" if req.control_mode == "fairmq" else "direct",
-            f"127.0.0.1:{req.control_port}",
-            name=f"{req.role_path} ({self.task_id})",
-            flavour=req.flavour,  # type: ignore[arg-type]
-        )
+        self._ctl = self._controller(req)
         try:
             state = await self._until_ready(req.start_timeout_s)
+            self._check_owner()
+        except PortTaken:
+            await self.terminate(grace_s=1.0)
+            raise
         except Exception as exc:
             await self.terminate(grace_s=1.0)
             raise RuntimeError(f"{self._who()}: did not start: {exc}") from None
         self._set(task_state(state))
         self._bg.append(asyncio.create_task(self._watch_process()))
         return self.snapshot()
+
+    def _controller(self, req: LaunchRequest) -> Any:
+        return make_controller(
+            "fairmq" if req.control_mode == "fairmq" else "direct",
+            f"127.0.0.1:{req.control_port}",
+            name=f"{req.role_path} ({self.task_id})",
+            flavour=req.flavour,  # type: ignore[arg-type]
+        )
+
+    def _check_owner(self) -> None:
+        """The process answering on our control port must be ours (pid, or its sockets)."""
+        assert self.req is not None and self.req.control_port is not None
+        answering, mine = self._ctl.last_pid, launchrec.process_tree(self.pid)
+        ours = (
+            answering in mine
+            if answering > 0
+            else launchrec.listens_on(mine, self.req.control_port)
+        )
+        if not ours:
+            raise PortTaken(
+                self.req.control_port,
+                f"{self._who()}: control port {self.req.control_port} answers for another "
+                f"process (pid {answering or 'unknown'}), not ours (pid {self.pid})",
+            )
 
     async def _until_ready(self, timeout: float) -> str:
         assert self._proc is not None and self._ctl is not None
@@ -201,15 +272,62 @@ class TaskRuntime:
             + (f"; its log ends: {tail}" if tail else "")
         )
 
+    # -- re-adoption after a restart --------------------------------------------------
+    async def adopt(self) -> bool:
+        """Find this task's process again from its launch record; False if there is none."""
+        rec = await asyncio.to_thread(launchrec.read, self.state_dir, self.task_id)
+        if rec is None:
+            return False
+        self.req = LaunchRequest.from_dict(rec.request)
+        self.env_id, self.role_path, self.env_actor = rec.env_id, rec.role_path, rec.env_actor
+        self.epoch = rec.epoch + 1
+        self.version = self.epoch * EPOCH
+        self.pid, self.started = rec.pid, rec.started
+        if self.env_actor:
+            with contextlib.suppress(Exception):
+                self.env = await asyncio.to_thread(ray.get_actor, self.env_actor, "o2ctl")
+        if not launchrec.is_same_process(rec.pid, rec.started):
+            self.exited = True
+            msg = (
+                f"{self._who()}: process (pid {rec.pid}) is gone: it ended while its actor was down"
+            )
+            await asyncio.to_thread(launchrec.remove, self.state_dir, self.task_id)
+            self._set(TaskState.ERROR, msg, report=True)
+            return True
+        await self._save_record()
+        self._bg.append(asyncio.create_task(self._watch_exit()))
+        if not self.req.controlled:
+            self._set(TaskState.RUNNING, report=True)
+            return True
+        self._ctl = self._controller(self.req)
+        try:
+            now = task_state(await self._ctl.get_state(5.0))
+            self._check_owner()
+        except Exception as exc:
+            self._set(
+                TaskState.ERROR,
+                f"{self._who()}: adopted process does not answer: {exc}",
+                report=True,
+            )
+            return True
+        self._set(now, report=True)
+        self._bg.append(asyncio.create_task(self._watch_process()))
+        return True
+
     # -- watching -------------------------------------------------------------------
     async def _watch_exit(self) -> None:
-        assert self._proc is not None
-        self._on_exit(await self._proc.wait())
+        if self._proc is not None:
+            self._on_exit(await self._proc.wait())
+        else:
+            await processes.wait_gone(self.pid)
+            self._on_exit(None)
 
-    def _on_exit(self, rc: int) -> None:
-        if self.exit_code is not None:
+    def _on_exit(self, rc: int | None) -> None:
+        if self.exited:
             return
-        self.exit_code = rc
+        self.exited, self.exit_code = True, rc
+        with contextlib.suppress(Exception):
+            launchrec.remove(self.state_dir, self.task_id)
         if self._exiting or (self.req is not None and not self.req.controlled and rc == 0):
             self._set(TaskState.DONE, report=not self._exiting)
             return
@@ -244,9 +362,9 @@ class TaskRuntime:
         self, event: str, args: dict[str, str] | None, timeout: float
     ) -> tuple[str, int, str]:
         """Send one OCC event; returns (state, version, error or "")."""
-        if self._ctl is None or self.exit_code is not None:
+        if self._ctl is None or self.exited:
             err = f"{self._who()}: cannot {event}: " + (
-                "process is not running" if self.exit_code is not None else "no control channel"
+                "process is not running" if self.exited else "no control channel"
             )
             return self.state.value, self.version, err
         self._commanded = True
@@ -257,6 +375,8 @@ class TaskRuntime:
             return self.state.value, self.version, ""
         except (OccError, Exception) as exc:
             msg = f"{self._who()}: {event} failed: {exc}"
+            if isinstance(exc, OccError) and "did not answer" in exc.reason:
+                msg = f"{self._who()}: {event} timed out after {timeout:.1f}s: {exc}"
             self._set(TaskState.ERROR, msg)
             return self.state.value, self.version, msg
         finally:
@@ -265,15 +385,16 @@ class TaskRuntime:
     async def terminate(self, grace_s: float = 3.0) -> str:
         """EXIT over OCC if possible, then SIGTERM, SIGINT, SIGKILL; returns how it ended."""
         self._exiting = True
-        if self._ctl is not None and self.exit_code is None and self.state != TaskState.ERROR:
+        if self._ctl is not None and not self.exited and self.state != TaskState.ERROR:
             with contextlib.suppress(Exception):
                 await self._ctl.transition("EXIT", {}, timeout=min(grace_s, 5.0))
-                if self._proc is not None:
-                    await asyncio.wait_for(self._proc.wait(), grace_s)
+                await asyncio.wait_for(processes.wait_gone(self.pid), grace_s)
         how = "gone"
-        if self._proc is not None:
-            how = await processes.terminate(self._proc.pid, grace_s, process=self._proc)
+        if self.pid > 0:
+            how = await processes.terminate(self.pid, grace_s, process=self._proc)
             how = "EXIT" if how == "gone" and self.exit_code == 0 else how
+        self.exited = True
+        await asyncio.to_thread(launchrec.remove, self.state_dir, self.task_id)
         if self._ctl is not None:
             with contextlib.suppress(Exception):
                 await self._ctl.close()
@@ -286,7 +407,7 @@ class TaskRuntime:
 
     async def wait_exit(self, timeout: float) -> dict[str, Any]:
         """Wait for the process to end by itself (hooks, basic tasks); stop it on timeout."""
-        if self._proc is not None and self.exit_code is None:
+        if self._proc is not None and not self.exited:
             try:
                 await asyncio.wait_for(asyncio.shield(self._proc.wait()), timeout)
             except TimeoutError:
@@ -297,16 +418,29 @@ class TaskRuntime:
             self._on_exit(self._proc.returncode)
         return self.snapshot()
 
-    async def restart(self, grace_s: float = 3.0) -> dict[str, Any]:
-        """Replace the process (RECOVER): stop what is left, launch again, same request."""
+    async def restart(
+        self, grace_s: float = 3.0, control_port: int | None = None
+    ) -> dict[str, Any]:
+        """Replace the process (RECOVER): stop what is left, launch again, same request
+        (on another control port when one is given)."""
         if self.req is None:
             raise RuntimeError(f"{self._who()}: never launched")
         await self.terminate(grace_s)
         self._exiting, self.exit_code, self.error, self._bg = False, None, "", []
-        return await self.launch(self.req)
+        self._ctl, self._proc = None, None
+        req = self.req if control_port is None else replace(self.req, control_port=control_port)
+        return await self.launch(req)
 
     def ping(self) -> float:
         return time.time()
 
 
-TaskActor = ray.remote(num_cpus=0, max_restarts=0)(TaskRuntime)
+class Task(TaskRuntime):
+    """The Ray actor: a restarted one re-adopts its process before taking any call."""
+
+    async def __init__(self, task_id: str, host: str, state_dir: str = "") -> None:  # type: ignore[misc]
+        TaskRuntime.__init__(self, task_id, host, state_dir)
+        await self.adopt()
+
+
+TaskActor = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0)(Task)

@@ -1,7 +1,7 @@
 """Memory per task: the task actor's worker process plus its device, unique set sizes.
 
 What flows through: an environment of N tasks in CONFIGURED. Ray's state API lists the
-live ``TaskRuntime`` actors with their worker pids; an actor's name ends with ``#<task
+live ``Task`` actors with their worker pids; an actor's name ends with ``#<task
 id>``, which pairs it with its task in ``env.tasks`` (whose ``pid`` is the device). For
 each task, USS(worker) + USS(device) from psutil (``memory_full_info().uss``, the memory
 that would be freed if the process ended).

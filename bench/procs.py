@@ -65,7 +65,7 @@ def task_actor_pids() -> dict[str, int]:
     """Task id → worker pid of every live task actor (its name ends with ``#<task id>``)."""
     return {
         a.name.rpartition("#")[2]: int(a.pid)
-        for a in live_actors("TaskRuntime")
+        for a in live_actors("Task")
         if a.name and "#" in a.name and a.pid
     }
 
@@ -77,10 +77,10 @@ def control_pids(env: Any) -> dict[str, list[int]]:
     return {
         "env": [
             int(a.pid)
-            for a in live_actors("EnvironmentRuntime")
+            for a in live_actors("Environment")
             if a.pid and a.name == f"env:{env.id}"
         ],
-        "controller": [int(a.pid) for a in live_actors("ControllerRuntime") if a.pid],
+        "controller": [int(a.pid) for a in live_actors("Controller") if a.pid],
         "task actors": [tasks[t["task_id"]] for t in env.tasks if t["task_id"] in tasks],
         "devices": [int(t["pid"]) for t in env.tasks if t["pid"]],
     }

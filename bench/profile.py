@@ -35,9 +35,9 @@ from occ.processes import owned_env
 RATE_HZ = 100
 TOP = 12
 CLASSES = {
-    "environment": "EnvironmentRuntime",
-    "controller": "ControllerRuntime",
-    "task": "TaskRuntime",
+    "environment": "Environment",
+    "controller": "Controller",
+    "task": "Task",
 }
 
 

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import ray
-from ray.exceptions import RayTaskError
+from ray.exceptions import RayActorError, RayTaskError
 
 from actors import naming
-from actors.errors import ControlError, NotFound
+from actors.errors import ControlError, NotFound, Restarting
 from actors.reasons import unwrap
 from o2ctl.core.envfsm import TransitionRefused
 from o2ctl.progress import ProgressReader, Step, text_progress
@@ -32,12 +32,22 @@ from o2ctl.render import environment_html
 DEFAULT_TIMEOUT = 600.0
 
 
+RESTARTING = (
+    "the o2ctl control plane is restarting after a crash (the controller, or this "
+    "environment's actor); the call was not confirmed: try again in a few seconds"
+)
+READ_RETRIES = 5
+"""Reads are retried across an actor's restart (they change nothing); commands are not."""
+
+
 def call(ref: Any, timeout: float = DEFAULT_TIMEOUT) -> Any:
     """``ray.get`` with a deadline, re-raising the actor's own error without Ray's wrapping."""
     try:
         return ray.get(ref, timeout=timeout)
     except RayTaskError as exc:
         raise unwrap(exc) from None
+    except RayActorError:
+        raise Restarting(RESTARTING) from None
     except ray.exceptions.GetTimeoutError:
         raise ControlError(f"no answer from the control system within {timeout:.0f}s") from None
 
@@ -47,8 +57,15 @@ async def acall(ref: Any, timeout: float = DEFAULT_TIMEOUT) -> Any:
         return await asyncio.wait_for(ref, timeout)
     except RayTaskError as exc:
         raise unwrap(exc) from None
+    except RayActorError:
+        raise Restarting(RESTARTING) from None
     except TimeoutError:
         raise ControlError(f"no answer from the control system within {timeout:.0f}s") from None
+
+
+def read(method: Any) -> Any:
+    """A read-only actor method, retried across a restart of its actor."""
+    return method.options(max_task_retries=READ_RETRIES)
 
 
 def _use_local_token() -> None:
@@ -86,6 +103,7 @@ def _controller(
             raise ControlError(
                 "no o2ctl controller is running in this Ray cluster (start one with `o2ctl up`)"
             ) from None
+    from actors.cluster import pinned
     from actors.controller import ControllerActor
 
     actor = ControllerActor.options(
@@ -93,8 +111,9 @@ def _controller(
         namespace=naming.NAMESPACE,
         lifetime="detached",
         get_if_exists=True,
+        scheduling_strategy=pinned(ray.get_runtime_context().get_node_id()),
     ).remote(state_dir, repo, settings)
-    call(actor.info.remote(), timeout=120)
+    call(read(actor.info).remote(), timeout=120)
     return actor
 
 
@@ -143,7 +162,7 @@ class Client:
         the total), or True to print them.
         """
         request_id = uuid.uuid4().hex
-        cursor = int(call(self.controller.last_event_seq.remote()))
+        cursor = int(call(read(self.controller.last_event_seq).remote()))
         ref = self.controller.create_environment.remote(
             workflow, vars or {}, auto_configure, request_id
         )
@@ -157,7 +176,7 @@ class Client:
         self, ref: Any, cursor: int, reader: ProgressReader, report: Callable[[Step], None]
     ) -> None:
         while not ray.wait([ref], timeout=0)[0]:
-            batch = call(self.controller.wait_events.remote(cursor, 0.5))
+            batch = call(read(self.controller.wait_events).remote(cursor, 0.5))
             cursor = batch["last_seq"]
             for step in reader.feed(batch["events"]):
                 report(step)
@@ -171,21 +190,21 @@ class Client:
         return Environment(self, summary["env_id"])
 
     def environments(self) -> list[dict[str, Any]]:
-        return list(call(self.controller.list_environments.remote()))
+        return list(call(read(self.controller.list_environments).remote()))
 
     def environment(self, env_id: str) -> Environment:
-        if env_id not in call(self.controller.environment_ids.remote()):
+        if env_id not in call(read(self.controller.environment_ids).remote()):
             raise NotFound(f"no environment {env_id!r}")
         return Environment(self, env_id)
 
     def tasks(self) -> list[dict[str, Any]]:
-        return list(call(self.controller.list_tasks.remote()))
+        return list(call(read(self.controller.list_tasks).remote()))
 
     def clean_tasks(self, task_ids: list[str] | None = None) -> list[str]:
         return list(call(self.controller.clean_tasks.remote(task_ids)))
 
     def info(self) -> dict[str, Any]:
-        return dict(call(self.controller.info.remote()))
+        return dict(call(read(self.controller.info).remote()))
 
     def events(self, after: int = 0, timeout: float | None = None) -> Iterator[dict[str, Any]]:
         """Every event of every environment, as they come (ends after ``timeout`` idle s)."""
@@ -194,12 +213,16 @@ class Client:
     def shutdown(self) -> dict[str, Any]:
         return dict(call(self.controller.shutdown.remote()))
 
+    def doctor(self, clean: bool = False) -> dict[str, Any]:
+        """Orphans of this system (processes, actors, records); ended with ``clean``."""
+        return dict(call(self.controller.doctor.remote(clean)))
+
 
 def _follow(actor: Any, after: int, timeout: float | None) -> Iterator[dict[str, Any]]:
     deadline = None if timeout is None else time.monotonic() + timeout
     while deadline is None or time.monotonic() < deadline:
         wait = 5.0 if deadline is None else max(0.05, min(5.0, deadline - time.monotonic()))
-        batch = call(actor.wait_events.remote(after, wait))
+        batch = call(read(actor.wait_events).remote(after, wait))
         for ev in batch["events"]:
             yield ev
             if deadline is not None:
@@ -280,10 +303,10 @@ class Environment:
     # -- reads --------------------------------------------------------------------------
     @property
     def state(self) -> str:
-        return str(call(self.actor.state.remote(), timeout=30))
+        return str(call(read(self.actor.state).remote(), timeout=30))
 
     def summary(self) -> dict[str, Any]:
-        return dict(call(self.actor.summary.remote(), timeout=30))
+        return dict(call(read(self.actor.summary).remote(), timeout=30))
 
     @property
     def run_number(self) -> int | None:
@@ -291,11 +314,11 @@ class Environment:
 
     @property
     def tasks(self) -> list[dict[str, Any]]:
-        return list(call(self.actor.task_table.remote(), timeout=30))
+        return list(call(read(self.actor.task_table).remote(), timeout=30))
 
     @property
     def tree(self) -> dict[str, Any]:
-        return dict(call(self.actor.tree.remote(), timeout=30))
+        return dict(call(read(self.actor.tree).remote(), timeout=30))
 
     def events(self, after: int = 0, timeout: float | None = None) -> Iterator[dict[str, Any]]:
         yield from _follow(self.actor, after, timeout)

@@ -69,6 +69,7 @@ class ProcessController(Protocol):
 
     name: str
     address: str
+    last_pid: int
 
     async def get_state(self, timeout: float = 5.0) -> str: ...
 
@@ -99,6 +100,7 @@ class _Controller:
         self.flavour = flavour
         self.channel = OccChannel(address, flavour)
         self._known: str | None = None  # the raw state last seen
+        self.last_pid = -1  # the pid the process last reported in GetState (0: none given)
 
     def describe(self, raw: str) -> tuple[str, bool]:
         """(OCC state, intermediate) of a raw state."""
@@ -114,6 +116,7 @@ class _Controller:
             self._known = None
             raise self.error(event, err.reason) from None
         self._known = reply.state
+        self.last_pid = int(reply.pid)
         return reply.state
 
     async def get_state(self, timeout: float = 5.0) -> str:

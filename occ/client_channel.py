@@ -76,6 +76,10 @@ class OccChannel:
         self._calls: dict[str, Any] = {}
         self._closed = False
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def _call(self, name: str) -> Any:
         if self._closed:
             raise CallFailed(grpc.StatusCode.FAILED_PRECONDITION, "the controller was closed")

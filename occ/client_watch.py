@@ -51,6 +51,12 @@ async def _poll(channel: OccChannel, queue: asyncio.Queue[_Item], interval: floa
         except CallFailed as err:
             queue.put_nowait(("lost", err.reason, None))
             return
+        except asyncio.CancelledError:
+            if not channel.closed:
+                raise
+            # grpc.aio cancels a call in flight when its channel closes: the watch must end
+            queue.put_nowait(("lost", "the controller was closed", None))
+            return
         except Exception as err:  # e.g. the channel closed under us: never leave the watch hanging
             queue.put_nowait(("lost", f"{type(err).__name__}: {err}", None))
             return

@@ -25,6 +25,10 @@ import psutil
 OWNER_ENV = "O2CTL_OWNER"
 """Environment variable marking a process as started by o2ctl; its value names the owner."""
 
+SYSTEM_ENV = "O2CTL_SYSTEM"
+"""Environment variable naming the o2ctl system (one per state directory) a process is of:
+two systems on one host never mistake each other's processes for their own."""
+
 DEFAULT_GRACE_S = 3.0
 
 
@@ -126,6 +130,32 @@ async def _gone(pid: int, timeout: float) -> bool:
         if loop.time() >= deadline:
             return False
         await asyncio.sleep(0.02)
+
+
+async def wait_gone(pid: int) -> None:
+    """Wait until ``pid`` (not necessarily our child: an adopted process) has exited.
+
+    A pidfd (Linux ≥ 5.3) wakes us the moment the process ends, with no polling; where
+    there is none, psutil is asked every 20 ms.
+    """
+    loop = asyncio.get_running_loop()
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        await _gone(pid, float("inf"))
+        return
+    ended: asyncio.Future[None] = loop.create_future()
+
+    def _readable() -> None:
+        if not ended.done():
+            ended.set_result(None)
+
+    loop.add_reader(fd, _readable)
+    try:
+        await ended
+    finally:
+        loop.remove_reader(fd)
+        os.close(fd)
 
 
 async def terminate(

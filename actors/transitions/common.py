@@ -11,12 +11,16 @@ transitions; basic tasks run by themselves.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ray.exceptions import RayActorError
+
 from actors.errors import TransitionFailed
 from actors.reasons import reason
+from o2ctl.core.envrecord import TaskRecord
 from o2ctl.core.events import Event
 from o2ctl.core.states import TaskState
 
@@ -31,50 +35,23 @@ class EnvSettings:
     kill_grace_s: float = 3.0
     error_grace_s: float = 0.0
     run_type: str = "PHYSICS"
-    log_dir: str = "/tmp/o2ctl/logs"
+    log_dir: str = ""  # "": <state dir>/logs
+    state_dir: str = ""  # "": the state directory of the controller's process
+    system_id: str = ""  # marks every process of this o2ctl system (O2CTL_SYSTEM)
+    records_uri: str = ""  # where the durable records live (see o2ctl.config.records)
+    control_node_id: str = ""  # the controller's node: environments and roles live there
 
 
 @dataclass
-class TaskEntry:
-    role_path: str
-    task_id: str
-    task_class: str
-    actor: Any
-    host: str
-    node_id: str
-    ip: str
-    control_mode: str
-    critical: bool
-    spec: Any  # o2ctl.templates.TaskSpec
-    control_port: int | None = None
-    pid: int = 0
-    state: TaskState = TaskState.UNKNOWN
-    version: int = 0
-    error: str = ""
-    reused: bool = False
-    log_path: str = ""
+class TaskEntry(TaskRecord):
+    """A task of the environment: its durable record plus what only lives in memory."""
 
-    @property
-    def controlled(self) -> bool:
-        return self.control_mode in ("fairmq", "direct")
+    actor: Any = None
+    spec: Any = None  # o2ctl.templates.TaskSpec (placement-time rendered)
+    version: int = 0
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "task_id": self.task_id,
-            "role_path": self.role_path,
-            "task_class": self.task_class,
-            "host": self.host,
-            "node_id": self.node_id,
-            "pid": self.pid,
-            "state": self.state.value,
-            "control_mode": self.control_mode,
-            "control_port": self.control_port,
-            "critical": self.critical,
-            "reused": self.reused,
-            "error": self.error,
-            "log_path": self.log_path,
-            "status": "ACTIVE" if self.pid else "INACTIVE",
-        }
+        return {**self.record(), "status": "ACTIVE" if self.pid and not self.lost else "INACTIVE"}
 
 
 def parent_of(path: str) -> str:
@@ -105,12 +82,13 @@ async def fan_out(
 ) -> list[str]:
     """Send ``event`` to the live controlled tasks; return critical failures (sentences)."""
     targets = [e for e in (only if only is not None else env.tasks.values()) if e.controlled]
+    targets = [e for e in targets if not e.lost]
     timeout = env.settings.transition_timeout_s
-    refs = []
+    sends = []
     for e in targets:
         a = (args or {}).get(e.role_path, {}) if per_task_args else args
-        refs.append(e.actor.transition.remote(event, a, timeout))
-    replies = await asyncio.gather(*refs, return_exceptions=True)
+        sends.append(send(e, event, a, timeout, expect))
+    replies = await asyncio.gather(*sends, return_exceptions=True)
     failures: list[str] = []
     for e, reply in zip(targets, replies, strict=True):
         if isinstance(reply, BaseException):
@@ -133,6 +111,36 @@ async def fan_out(
     update_roles(env, targets)
     env.later(publish_task_states, env, event, targets)
     return failures
+
+
+async def send(
+    e: TaskEntry, event: str, args: Any, timeout: float, expect: TaskState
+) -> tuple[str, int, str]:
+    """One event to one task actor. If its actor is restarting (its worker died), wait for
+    it within the deadline: the new actor re-adopts the process; the event is sent again
+    only if the task is not already where the event would have taken it."""
+    deadline = time.monotonic() + timeout
+    try:
+        return tuple(await e.actor.transition.remote(event, args, timeout))
+    except RayActorError:
+        pass
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"its actor did not come back within {timeout:.1f}s")
+        try:
+            snap = await asyncio.wait_for(e.actor.snapshot.remote(), min(left, 2.0))
+            break
+        except (RayActorError, TimeoutError):
+            await asyncio.sleep(min(0.1, max(left, 0)))
+    if snap["state"] == expect.value or not snap.get("alive", True):
+        return (
+            snap["state"],
+            snap["version"],
+            snap["error"] if snap["state"] != expect.value else "",
+        )
+    left = max(deadline - time.monotonic(), 0.1)
+    return tuple(await e.actor.transition.remote(event, args, left))
 
 
 def publish_task_states(env: EnvironmentRuntime, event: str, entries: list[TaskEntry]) -> None:

@@ -34,8 +34,10 @@ def _tcp_binds(spec: Any) -> list[str]:
 
 async def configure(env: EnvironmentRuntime) -> None:
     tasks = [e for e in env.tasks.values() if e.controlled]
-    need = {e.task_id: (e.node_id, _tcp_binds(e.spec)) for e in tasks}
+    need = {e.task_id: (e.ip, _tcp_binds(e.spec)) for e in tasks}
     ports: dict[str, dict[str, int]] = await env.controller.allocate_channel_ports.remote(need)
+    for e in tasks:
+        e.ports = dict(ports.get(e.task_id, {}))
     inputs = [
         WiringInput(e.role_path, e.task_id, e.node_id, e.ip, e.spec.binds, e.spec.connects)
         for e in tasks

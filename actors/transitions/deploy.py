@@ -24,17 +24,21 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from actors import naming
-from actors.errors import DeployFailed
-from actors.reasons import reason
+from actors.cluster import pinned
+from actors.errors import DeployFailed, PortTaken
+from actors.reasons import reason, unwrap
 from actors.role import RoleActor
 from actors.task import LaunchRequest, TaskActor
-from actors.transitions.common import TaskEntry, parent_of, update_roles
+from actors.transitions.common import TaskEntry, update_roles
 from o2ctl.core.events import Event
 from o2ctl.core.launch import plan_launch
 from o2ctl.core.states import TaskState
+from occ.processes import SYSTEM_ENV
 
 if TYPE_CHECKING:
     from actors.environment import EnvironmentRuntime
+
+PORT_ATTEMPTS = 3
 
 
 def deployable(specs: list[Any]) -> list[Any]:
@@ -42,16 +46,19 @@ def deployable(specs: list[Any]) -> list[Any]:
     return [s for s in specs if not getattr(s, "trigger", None)]
 
 
+def deployable_request(spec: Any) -> dict[str, Any]:
+    """What the controller needs to place one task."""
+    return {
+        "role_path": spec.role_path,
+        "task_class": spec.task_class,
+        "constraints": [(c.attribute, str(c.value)) for c in spec.constraints],
+        "controlled": spec.control_mode in ("fairmq", "direct"),
+        "wants": dict(spec.wants or {}),
+    }
+
+
 def _requests(env: EnvironmentRuntime) -> list[dict[str, Any]]:
-    return [
-        {
-            "role_path": s.role_path,
-            "task_class": s.task_class,
-            "constraints": [(c.attribute, str(c.value)) for c in s.constraints],
-            "controlled": s.control_mode in ("fairmq", "direct"),
-        }
-        for s in deployable(env.workflow.root.tasks())
-    ]
+    return [deployable_request(s) for s in deployable(env.workflow.root.tasks())]
 
 
 def create_roles(env: EnvironmentRuntime) -> None:
@@ -67,6 +74,8 @@ def create_roles(env: EnvironmentRuntime) -> None:
         actor = RoleActor.options(
             name=naming.role_actor(env.env_id, node.path),
             namespace=naming.NAMESPACE,
+            lifetime="detached",
+            scheduling_strategy=pinned(env.settings.control_node_id),
         ).remote(env.env_id, node.path, children, parent, parent_is_env, me)
         env.roles[node.path] = actor
         env.role_children[node.path] = children
@@ -95,7 +104,7 @@ def _launch_request(env: EnvironmentRuntime, spec: Any, p: dict[str, Any]) -> La
         env_id=env.env_id,
         control_mode=spec.control_mode,
         argv=plan.argv,
-        env=dict(plan.env),
+        env={**dict(plan.env), SYSTEM_ENV: env.settings.system_id},
         flavour=plan.flavour,
         controlled=plan.controlled,
         control_port=p.get("control_port"),
@@ -106,35 +115,36 @@ def _launch_request(env: EnvironmentRuntime, spec: Any, p: dict[str, Any]) -> La
     )
 
 
+def spec_for(env: EnvironmentRuntime, spec: Any, task_id: str, hostname: str) -> Any:
+    """The task's spec with its placement-time variables rendered for its host."""
+    if not getattr(spec, "placement_vars", ()):
+        return spec
+    from o2ctl.templates import render_task_for_host
+
+    return render_task_for_host(
+        spec, hostname=hostname, extra={"task_id": task_id, "environment_id": env.env_id}
+    )
+
+
 async def start_task(
     env: EnvironmentRuntime, spec: Any, p: dict[str, Any], attach: bool = True
 ) -> TaskEntry:
-    """Start (or claim) the task of ``spec`` as placed by ``p``; attached to its role."""
+    """Start (or claim) the task of ``spec`` as placed by ``p``, attached to this environment."""
     node = p["node"]
-    parent = env.roles.get(parent_of(spec.role_path)) if attach else None
-    if getattr(spec, "placement_vars", ()):
-        from o2ctl.templates import render_task_for_host
-
-        spec = render_task_for_host(
-            spec,
-            hostname=node["hostname"],
-            extra={"task_id": p["task_id"], "environment_id": env.env_id},
-        )
+    spec = spec_for(env, spec, p["task_id"], node["hostname"])
+    me, my_name = (env.self_handle, naming.env_actor(env.env_id)) if attach else (None, "")
     if p["reused"]:
         actor: Any = ray.get_actor(p["actor_name"], namespace=naming.NAMESPACE)
-        snap = await actor.attach.remote(env.env_id, spec.role_path, parent, env.self_handle)
+        snap = await actor.attach.remote(env.env_id, spec.role_path, me, my_name)
     else:
-        req = _launch_request(env, spec, p)
         actor = TaskActor.options(
-            name=naming.task_actor(env.env_id, spec.role_path, p["task_id"]),
+            name=p["actor_name"],
             namespace=naming.NAMESPACE,
             lifetime="detached",
             scheduling_strategy=NodeAffinitySchedulingStrategy(node["node_id"], soft=False),
-        ).remote(p["task_id"], node["hostname"])
-        if attach:
-            actor.attach.remote(env.env_id, spec.role_path, parent, env.self_handle)
+        ).remote(p["task_id"], node["hostname"], env.settings.state_dir)
         try:
-            snap = await actor.launch.remote(req)
+            snap = await _launch(env, actor, spec, p, me, my_name)
         except BaseException:
             with contextlib.suppress(Exception):
                 ray.kill(actor)
@@ -143,6 +153,7 @@ async def start_task(
         role_path=spec.role_path,
         task_id=p["task_id"],
         task_class=spec.task_class,
+        actor_name=p["actor_name"],
         actor=actor,
         host=node["hostname"],
         node_id=node["node_id"],
@@ -157,6 +168,33 @@ async def start_task(
         reused=p["reused"],
         log_path=snap.get("log_path", ""),
     )
+
+
+async def _launch(
+    env: EnvironmentRuntime, actor: Any, spec: Any, p: dict[str, Any], me: Any, my_name: str
+) -> dict[str, Any]:
+    """Launch, taking another control port while the one given is someone else's."""
+    if me is not None:
+        actor.attach.remote(env.env_id, spec.role_path, me, my_name)
+    for attempt in range(PORT_ATTEMPTS):
+        try:
+            return dict(await actor.launch.remote(_launch_request(env, spec, p)))
+        except Exception as exc:
+            taken = unwrap(exc)
+            if not isinstance(taken, PortTaken) or attempt == PORT_ATTEMPTS - 1:
+                raise
+            port = await env.controller.replace_port.remote(p["task_id"], p["node"], taken.port)
+            p = {**p, "control_port": port}
+            env.publish(
+                Event(
+                    "task",
+                    env.env_id,
+                    path=spec.role_path,
+                    error=str(taken),
+                    detail={"task_id": p["task_id"], "new_control_port": port},
+                )
+            )
+    raise AssertionError("unreachable")
 
 
 class _Progress:

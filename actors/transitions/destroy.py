@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import ray
 
+from actors import naming
 from actors.errors import ControlError
 from actors.transitions.activity import stop_activity
 from actors.transitions.simple import reset
@@ -44,6 +45,21 @@ async def _wind_down(env: EnvironmentRuntime, keep_tasks: bool) -> list[str]:
             problems.append(f"{ev.value}: {exc}")
             break
     return problems
+
+
+async def sweep_strays(env: EnvironmentRuntime, keep: set[str]) -> list[str]:
+    """End every actor named after this environment that is still alive and not kept: a
+    deploy interrupted by a crash can leave task actors the task table never recorded."""
+    prefix = naming.env_prefix(env.env_id)
+    names = await asyncio.to_thread(naming.named_actors, prefix)
+    strays = [n for n in names if n not in keep]
+    for name in strays:
+        with contextlib.suppress(Exception):
+            actor = await asyncio.to_thread(ray.get_actor, name, naming.NAMESPACE)
+            if "#" in name:  # a task actor: end its process first
+                await asyncio.wait_for(actor.terminate.remote(env.settings.kill_grace_s), 15)
+            ray.kill(actor)
+    return strays
 
 
 async def destroy(
@@ -76,6 +92,8 @@ async def destroy(
     for actor in env.roles.values():
         with contextlib.suppress(Exception):
             ray.kill(actor)
+    handled = {e.actor_name for e in env.tasks.values()}
+    await sweep_strays(env, handled | {naming.role_actor(env.env_id, p) for p in env.roles})
     from actors.hooks import run_hooks
 
     problems += await run_hooks(env, "DESTROY")

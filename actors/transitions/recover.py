@@ -1,17 +1,24 @@
 """RECOVER: from ERROR back to DEPLOYED, every task in STANDBY.
 
-A task whose process failed is replaced (GO_ERROR and RECOVER have no FairMQ equivalent,
-aliecs.md §4): its task actor stops what is left of the process and starts a new one with
-the same launch request. A task still healthy is brought back to STANDBY with STOP and
-RESET as needed. A task actor that is gone cannot be recovered here: the error names it.
+A task whose process failed (crashed, hung past its timeout, or was found gone) is
+replaced (GO_ERROR and RECOVER have no FairMQ equivalent, aliecs.md §4): its task actor
+stops what is left of the process and starts a new one with the same launch request. A
+task lost with its node is placed again on another fitting node, as at DEPLOY, with a new
+task actor; if no node fits, RECOVER fails naming what cannot be placed and why. A task
+still healthy is brought back to STANDBY with STOP and RESET as needed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import TYPE_CHECKING, Any
 
+import ray
+
+from actors.reasons import reason
 from actors.transitions.common import TaskEntry, fan_out, raise_if_failed, update_roles
+from actors.transitions.deploy import deployable_request, start_task
 from o2ctl.core.states import TaskState
 
 if TYPE_CHECKING:
@@ -22,22 +29,54 @@ async def _replace(env: EnvironmentRuntime, e: TaskEntry) -> str:
     try:
         snap: dict[str, Any] = await e.actor.restart.remote(env.settings.kill_grace_s)
     except Exception as exc:
-        e.state, e.error = TaskState.ERROR, f"task {e.role_path} on {e.host}: restart failed: {exc}"
+        e.state, e.error = (
+            TaskState.ERROR,
+            f"task {e.role_path} on {e.host}: restart failed: {reason(exc)}",
+        )
         return e.error
     e.state, e.version, e.pid, e.error = TaskState(snap["state"]), snap["version"], snap["pid"], ""
     return ""
 
 
+async def _replace_lost(env: EnvironmentRuntime, lost: list[TaskEntry]) -> list[str]:
+    """Place the tasks of a lost node again, on nodes that fit; new actors, new processes."""
+    requests = [deployable_request(e.spec) for e in lost]
+    try:
+        placements = await env.controller.place.remote(env.env_id, requests)
+    except Exception as exc:
+        return [f"cannot place again the tasks lost with their node: {reason(exc)}"]
+    started = await asyncio.gather(
+        *(start_task(env, e.spec, p) for e, p in zip(lost, placements, strict=True)),
+        return_exceptions=True,
+    )
+    errors, fresh = [], []
+    for e, new in zip(lost, started, strict=True):
+        if isinstance(new, BaseException):
+            errors.append(f"task {e.role_path}: could not be started again: {reason(new)}")
+            continue
+        with contextlib.suppress(Exception):
+            ray.kill(e.actor)
+        env.tasks[e.role_path] = new
+        fresh.append(new)
+    await env.controller.register_tasks.remote(env.env_id, [e.describe() for e in fresh])
+    await env.controller.release_environment.remote(
+        env.env_id, [], [e.task_id for e in lost if env.tasks[e.role_path] is not e]
+    )
+    return errors
+
+
 async def recover(env: EnvironmentRuntime) -> None:
+    lost = [e for e in env.tasks.values() if e.lost]
+    errors = await _replace_lost(env, lost) if lost else []
     broken = [
         e
         for e in env.tasks.values()
-        if e.state in (TaskState.ERROR, TaskState.UNKNOWN, TaskState.DONE)
+        if not e.lost and e.state in (TaskState.ERROR, TaskState.UNKNOWN, TaskState.DONE)
     ]
-    errors = [m for m in await asyncio.gather(*(_replace(env, e) for e in broken)) if m]
+    errors += [m for m in await asyncio.gather(*(_replace(env, e) for e in broken)) if m]
     running = [e for e in env.tasks.values() if e.state == TaskState.RUNNING]
     failures = await fan_out(env, "STOP", TaskState.CONFIGURED, only=running)
     configured = [e for e in env.tasks.values() if e.state == TaskState.CONFIGURED]
     failures += await fan_out(env, "RESET", TaskState.STANDBY, only=configured)
-    update_roles(env, broken)
-    raise_if_failed(env, "RECOVER", [m for m in errors if m] + failures)
+    update_roles(env, env.tasks.values())
+    raise_if_failed(env, "RECOVER", errors + failures)

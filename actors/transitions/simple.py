@@ -27,7 +27,13 @@ async def exit_(env: EnvironmentRuntime) -> None:
     raise_if_failed(env, "EXIT", failures)
 
 
-async def go_error(env: EnvironmentRuntime) -> None:
+async def stop_running(env: EnvironmentRuntime) -> None:
+    """Stop whatever still runs, ignoring failures: the environment is in ERROR anyway."""
     running = [e for e in env.tasks.values() if e.state == TaskState.RUNNING]
     if running:
         await fan_out(env, "STOP", TaskState.CONFIGURED, only=running)
+
+
+async def go_error(env: EnvironmentRuntime) -> None:
+    """GO_ERROR asked for by an operator: the stops happen before the reply."""
+    await stop_running(env)

@@ -58,9 +58,11 @@ class EventBatch:
 
 
 class EventLog:
-    def __init__(self, capacity: int = 10_000) -> None:
+    def __init__(self, capacity: int = 10_000, start_seq: int = 0) -> None:
+        """``start_seq``: the last sequence number of an earlier life of this log (a restarted
+        actor continues the numbering, so its subscribers' cursors stay meaningful)."""
         self._events: deque[Event] = deque(maxlen=capacity)
-        self._seq = 0
+        self._seq = start_seq
         self._cond: asyncio.Condition | None = None
 
     @property
@@ -83,6 +85,8 @@ class EventLog:
         return stamped
 
     def after(self, seq: int) -> EventBatch:
+        if seq > self._seq:  # a cursor from before a restart that lost the log's tail
+            return EventBatch(list(self._events), self._seq, True)
         first = self._events[0].seq if self._events else self._seq + 1
         gap = seq + 1 < first and seq < self._seq
         events = [e for e in self._events if e.seq > seq] if seq < self._seq else []
@@ -91,7 +95,7 @@ class EventLog:
     async def wait_after(self, seq: int, timeout: float) -> EventBatch:
         if self._cond is None:
             self._cond = asyncio.Condition()
-        if seq >= self._seq:
+        if seq == self._seq:
             async with self._cond:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._cond.wait_for(lambda: self._seq > seq), timeout)

@@ -1,0 +1,73 @@
+"""Watching the farm's nodes: a node that disappears takes its tasks with it.
+
+The controller asks Ray for its nodes once a second (``ray.nodes()``, a GCS call, in a
+thread). When a node that was alive is dead or gone, every environment with tasks on it is
+told (``nodes_lost``): those tasks are marked lost and the environment goes to ERROR naming
+the node and the tasks; RECOVER places them again on other fitting nodes. Idle tasks on the
+node leave the pool. The loop never dies on one failed pass: it says so and goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from actors import books
+from o2ctl.core.events import Event
+
+if TYPE_CHECKING:
+    from actors.controller import ControllerRuntime
+
+log = logging.getLogger("o2ctl.nodewatch")
+PERIOD_S = 1.0
+
+
+class NodeWatch:
+    def __init__(self, ctrl: ControllerRuntime) -> None:
+        self.ctrl = ctrl
+        self.alive: dict[str, str] = {}  # node id -> host name, as last seen alive
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.ensure_future(self._loop())
+
+    async def _loop(self) -> None:
+        while True:
+            t0 = time.monotonic()
+            try:
+                await self.check()
+            except Exception:
+                log.exception("node watch pass failed; trying again")
+            await asyncio.sleep(max(0.05, PERIOD_S - (time.monotonic() - t0)))
+
+    async def check(self) -> list[str]:
+        nodes = await self.ctrl.nodes.get(fresh=True)
+        now = {n.node_id: n.hostname for n in nodes.values() if n.alive}
+        lost = [(nid, host) for nid, host in self.alive.items() if nid not in now]
+        self.alive = now
+        for node_id, host in lost:
+            await self.node_lost(node_id, host)
+        return [nid for nid, _ in lost]
+
+    async def node_lost(self, node_id: str, host: str) -> None:
+        ctrl = self.ctrl
+        on_node = ctrl.registry.on_node(node_id)
+        envs = sorted({r["env_id"] for r in on_node if r.get("env_id")})
+        ctrl.events.append(
+            Event(
+                "environment",
+                "",
+                detail={"node_lost": host, "node_id": node_id, "tasks": len(on_node), "envs": envs},
+            )
+        )
+        idle = ctrl.registry.pool.drop_node([node_id])
+        ctrl.registry.release([], [t.task_id for t in idle])
+        await asyncio.to_thread(books.write_pool, ctrl, [], [t.task_id for t in idle])
+        for env_id in envs:
+            env = ctrl.envs.get(env_id)
+            if env is not None:
+                with contextlib.suppress(Exception):
+                    await env.nodes_lost.remote(node_id, host)
