@@ -48,8 +48,10 @@ class NodeCache:
 
 
 def port_is_free(port: int) -> bool:
-    """Whether a TCP port can be bound on this host right now."""
+    """Whether a TCP port can be bound on this host right now (by a server that sets
+    SO_REUSEADDR, as gRPC does: connections lingering in TIME_WAIT do not count)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("0.0.0.0", port))
         except OSError:

@@ -365,6 +365,7 @@ class ControllerRuntime:
             "system_id": self.system_id,
             "state_dir": self.state_dir,
             "records": self.records_uri,
+            "pid": os.getpid(),
         }
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -383,6 +384,7 @@ class EnvironmentRuntime:
             "last_error": self.last_error,
             "durations": dict(self.durations),
             "allowed_events": [e.value for e in self.fsm.allowed_events()],
+            "actor_pid": os.getpid(),
         }
 
     def task_table(self) -> list[dict[str, Any]]:

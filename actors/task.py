@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -42,6 +43,7 @@ from o2ctl.core.states import TaskState, task_state
 from occ import processes
 from occ.client import OccError, make_controller
 
+log = logging.getLogger("o2ctl.task")
 LOG_TAIL_BYTES = 600
 EPOCH = 1_000_000  # versions of a re-adopted task start above those of its earlier actors
 
@@ -142,9 +144,29 @@ class TaskRuntime:
             self._report()
 
     def _report(self) -> None:
+        if self.env is None and self.env_actor:  # not found yet after a restart: keep trying
+            self._bg.append(asyncio.ensure_future(self._report_when_found()))
+            return
         if self.env is not None:
             detail = {"pid": self.pid, "error": self.error, "task_id": self.task_id}
             self.env.task_changed.remote(self.role_path, self.state.value, self.version, detail)
+
+    async def _find_env(self, attempts: int = 20) -> None:
+        """The environment actor by name (a restarted task actor knows only the name)."""
+        for _ in range(attempts):
+            try:
+                self.env = await asyncio.to_thread(ray.get_actor, self.env_actor, "o2ctl")
+                return
+            except Exception as exc:
+                log.warning(
+                    "%s: environment %s not found yet: %s", self._who(), self.env_actor, exc
+                )
+                await asyncio.sleep(0.25)
+
+    async def _report_when_found(self) -> None:
+        await self._find_env()
+        if self.env is not None:
+            self._report()
 
     async def attach(
         self, env_id: str, role_path: str, env: Any, env_actor: str = ""
@@ -177,6 +199,8 @@ class TaskRuntime:
             "command": " ".join(req.argv) if req else "",
             "exit_code": self.exit_code,
             "epoch": self.epoch,
+            "worker_pid": os.getpid(),
+            "reports_to": self.env_actor if self.env is not None else "",
         }
 
     async def _save_record(self) -> None:
@@ -284,8 +308,7 @@ class TaskRuntime:
         self.version = self.epoch * EPOCH
         self.pid, self.started = rec.pid, rec.started
         if self.env_actor:
-            with contextlib.suppress(Exception):
-                self.env = await asyncio.to_thread(ray.get_actor, self.env_actor, "o2ctl")
+            await self._find_env(attempts=4)
         if not launchrec.is_same_process(rec.pid, rec.started):
             self.exited = True
             msg = (

@@ -126,12 +126,14 @@ class Farm:
         self.cluster = cluster
         self.nodes: dict[str, object] = {}
 
-    def add(self, machine_id: str, node_class: str = "sync", num_cpus: int = 1) -> object:
+    def add(
+        self, machine_id: str, node_class: str = "sync", num_cpus: int = 1, **labels: str
+    ) -> object:
         import ray
 
         node = self.cluster.add_node(  # type: ignore[attr-defined]
             num_cpus=num_cpus,
-            labels={"machine_id": machine_id, "node_class": node_class},
+            labels={"machine_id": machine_id, "node_class": node_class, **labels},
         )
         self.nodes[machine_id] = node
         wait_for(

@@ -233,7 +233,10 @@ async def deploy(env: EnvironmentRuntime) -> None:
     create_roles(env)
     progress = _Progress(env, len(specs))
     results = await asyncio.gather(
-        *(progress.track(start_task(env, s, p)) for s, p in zip(specs, placements, strict=True)),
+        *(
+            progress.track(_within(env, start_task(env, s, p)))
+            for s, p in zip(specs, placements, strict=True)
+        ),
         return_exceptions=True,
     )
     failures = [
@@ -254,6 +257,17 @@ async def deploy(env: EnvironmentRuntime) -> None:
     env.tasks = {e.role_path: e for e in started}
     await env.controller.register_tasks.remote(env.env_id, [e.describe() for e in started])
     update_roles(env, started)
+
+
+async def _within(env: EnvironmentRuntime, start: Any) -> TaskEntry:
+    """A task that is not up within the deployment timeout fails its deploy (its actor may
+    never be scheduled, e.g. on a node that refuses it): never a silent hang."""
+    limit = env.settings.deploy_timeout_s
+    try:
+        entry: TaskEntry = await asyncio.wait_for(start, limit)
+    except TimeoutError:
+        raise TimeoutError(f"not up within the deployment timeout ({limit:.0f}s)") from None
+    return entry
 
 
 async def _undo(env: EnvironmentRuntime, started: list[TaskEntry], placements: list[Any]) -> None:

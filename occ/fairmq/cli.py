@@ -58,6 +58,7 @@ GENERIC = (
     ("session", "default", "session name"),
     ("rate", "0", "rate of the conditional run loop in Hz (0: unthrottled)"),
     ("init-timeout", "120", "seconds to wait for the configuration"),
+    ("hang-on", "", "testing: never answer this FairMQ transition (fault injection)"),
     ("verbosity", "medium", "log verbosity"),
     ("severity", "info", "log severity: " + ", ".join(SEVERITIES)),
     ("color", "true", "colored log output (true/false)"),

@@ -116,6 +116,10 @@ class Device:
         """After the run loop: :meth:`post_run`, then report the count (log and count file)."""
         self.post_run()
         log.info("device %s: %s %d messages", self.id, self.HANDLED, self.handled)
+        self.write_count()
+
+    def write_count(self) -> None:
+        """Write the messages handled in this run to the ``count-file`` property's file."""
         path = self.prop("count-file")
         if path:
             tmp = f"{path}.tmp{os.getpid()}"

@@ -18,6 +18,8 @@ What goes on the wire follows the C++ plugin:
   device returns to READY by itself: only GetState shows that.
 * The pushed arguments are set as properties at INIT DEVICE (typed as the plugin types
   them) and just before RUN and STOP.
+* Fault injection for tests: property ``hang-on`` names a FairMQ transition the device
+  never answers (as a real device stuck in its handler; GetState keeps answering).
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ class OccPlugin:
                     refusal=Refusal.NOT_ALLOWED,
                     message=str(err),
                 )
+            if str(self.device.properties.get("hang-on", "")) == transition.value:
+                await asyncio.Event().wait()  # stuck for good, as a hung device
             visited: list[State] = []
             remove = self.device.add_listener(visited.append)
             try:

@@ -35,6 +35,8 @@ DRAIN_WINDOW_S = 3.0
 """…or for at most this long."""
 SOURCE_STOP_GRACE_S = 0.5
 """A source whose iteration is stuck (e.g. a send with no peer) is cancelled after this."""
+LIVE_COUNT_S = 0.25
+"""How often a running device with a count file writes its count so far."""
 BURST = 20
 BURST_PAUSE_S = 0.01
 """With ``rate`` 0, a pause after every burst: at most ~2000 messages per second."""
@@ -44,16 +46,29 @@ async def run(device: Device, stop: asyncio.Event) -> None:
     """The whole RUNNING phase: pre-run, the loop, post-run and the report."""
     device.handled = 0
     device.pre_run()
-    rates = asyncio.create_task(_log_rates(device))
+    helpers = [asyncio.create_task(_log_rates(device)), asyncio.create_task(_live_count(device))]
     try:
         if device.data_handlers:
             await _on_data(device, stop)
         else:
             await _conditional(device, stop)
     finally:
-        rates.cancel()
-        await asyncio.gather(rates, return_exceptions=True)
+        for helper in helpers:
+            helper.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
     device.end_run()
+
+
+async def _live_count(device: Device) -> None:
+    """While RUNNING, the count file follows the run (an operator sees data flowing)."""
+    if not device.prop("count-file"):
+        return
+    written = -1
+    while True:
+        if device.handled != written:
+            written = device.handled
+            device.write_count()  # a few bytes, no fsync: as end_run does
+        await asyncio.sleep(LIVE_COUNT_S)
 
 
 async def finish(task: asyncio.Task[None], *, has_inputs: bool) -> None:
