@@ -58,7 +58,8 @@ def faulty_repo(tmp_path: Path) -> Iterator[str]:
     text = (repo / "workflows" / f"{PIPELINE}.yaml").read_text()
     text = text.replace(
         "    task:\n      load: fairmq-ex-1-n-1-processor",
-        '    constraints:\n      - attribute: machine_type\n        value: "{{ proc_machine_type }}"\n'
+        "    constraints:\n      - attribute: machine_type\n"
+        '        value: "{{ proc_machine_type }}"\n'
         "    task:\n      load: fairmq-ex-1-n-1-processor",
     ).replace(f"name: {PIPELINE}", "name: pinned")
     assert "machine_type" in text
