@@ -28,10 +28,14 @@ from actors import naming
 from actors.cluster import NodeCache, port_is_free
 from actors.environment import EnvironmentActor
 from actors.errors import ControlError, DetectorBusy, NotFound
+from actors.farm import FarmManager
+from actors.farmnodes import split_settings
 from actors.registry import TaskRegistry
 from actors.transitions.common import EnvSettings
+from o2ctl.config.records import open_record_store
 from o2ctl.core.errors import InvalidWorkflow
 from o2ctl.core.events import Event, EventLog
+from o2ctl.core.farm import Usage
 from o2ctl.core.ids import new_id
 from o2ctl.core.ports import PortAllocator
 
@@ -64,6 +68,7 @@ class ControllerRuntime:
         self.repos = RepositoryManager()
         self.repo_uri = repo
         self.store = open_runtime_store(os.environ.get("O2CTL_RUNTIME_STORE"))
+        settings, farm_settings = split_settings(settings)  # farm (FarmManager): its own keys
         self.settings = replace(EnvSettings(), **(settings or {}))
         self.nodes = NodeCache()
         self._local_node = ray.get_runtime_context().get_node_id()
@@ -71,6 +76,11 @@ class ControllerRuntime:
         self.envs: dict[str, Any] = {}
         self.detectors: dict[str, str] = {}  # detector -> env id
         self.events = EventLog(capacity=50_000)
+        self.farm = FarmManager(
+            open_record_store(os.environ.get("O2CTL_RUNTIME_STORE")),
+            self.events.append,
+            **farm_settings,
+        )
 
     def __repr__(self) -> str:
         return "Controller"
@@ -300,6 +310,26 @@ class ControllerRuntime:
             "last_run_number": self.store.last_run_number(),
             "node_id": self._local_node,
         }
+
+    # -- farm (FarmManager) ----------------------------------------------------------------
+    # Thin forwarding into actors/farm.py, which owns node modes and pilots. What runs on
+    # a node comes from the registry: idle tasks there are ended before the node goes async.
+    async def list_nodes(self) -> list[dict[str, Any]]:  # (self.nodes is the NodeCache)
+        load = self.registry.load()
+        return await self.farm.rows({n: Usage(tasks=c) for n, c in load.items()})
+
+    async def assign_node(
+        self, machine_id: str, mode: str, grace_s: float | None = None
+    ) -> dict[str, Any]:
+        def on_node() -> list[dict[str, Any]]:
+            ids = self.farm.node_ids(machine_id)
+            return [r for r in self.registry.tasks.values() if r.get("node_id") in ids]
+
+        idle = [r["task_id"] for r in on_node() if not r.get("env_id")]
+        if str(mode).lower() == "async" and idle and all(not r.get("env_id") for r in on_node()):
+            await self.clean_tasks(idle)
+        busy = [r for r in on_node() if r.get("env_id")]
+        return await self.farm.assign(machine_id, mode, grace_s, busy)
 
 
 ControllerActor = ray.remote(  # type: ignore[call-overload]

@@ -194,6 +194,19 @@ class Client:
     def shutdown(self) -> dict[str, Any]:
         return dict(call(self.controller.shutdown.remote()))
 
+    # -- farm (FarmManager) -------------------------------------------------------------
+    def nodes(self) -> list[dict[str, Any]]:
+        """Every node: machine_id, node_id, ip, node_class (its mode), alive, labels, tasks,
+        free cpu and memory (MB), pilot (None, or pid, state, since, jobs)."""
+        return list(call(self.controller.list_nodes.remote(), timeout=60))
+
+    def assign_node(
+        self, machine_id: str, mode: str, grace_s: float | None = None
+    ) -> dict[str, Any]:
+        """Make a node ``sync`` or ``async`` (starting, or stopping within ``grace_s``, its
+        pilot); returns once done: ``{machine_id, node_class, pilot, took_s, how}``."""
+        return dict(call(self.controller.assign_node.remote(machine_id, mode, grace_s)))
+
 
 def _follow(actor: Any, after: int, timeout: float | None) -> Iterator[dict[str, Any]]:
     deadline = None if timeout is None else time.monotonic() + timeout
