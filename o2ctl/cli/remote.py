@@ -74,3 +74,11 @@ class RemoteClient:
 
     def info(self) -> dict[str, Any]:
         return self.api.info()
+
+    def nodes(self) -> list[dict[str, Any]]:
+        return self.api.nodes()
+
+    def assign_node(
+        self, machine_id: str, mode: str, grace_s: float | None = None
+    ) -> dict[str, Any]:
+        return self.api.assign_node(machine_id, mode, grace_s)

@@ -202,3 +202,40 @@ def test_a_stubborn_pilot_is_killed_after_the_grace_period(
         assert done["events"][-1]["how"] == "SIGKILL" and not marked_left(pilot_owner(epn))
     finally:
         ray.kill(actor, no_restart=True)
+
+
+@pytest.fixture(scope="module")
+def api(o2: Any) -> Iterator[Any]:
+    from o2ctl.api.client import ApiClient
+    from o2ctl.api.serve import start_api, stop_api
+
+    address, token = start_api()
+    with ApiClient(address, token) as client:
+        yield client
+    stop_api()
+
+
+def test_the_control_api_lists_and_assigns_nodes(nodes: Any, clean_o2: Any, api: Any) -> None:
+    from o2ctl.api.client import ApiError
+
+    epn = nodes("epn")
+    listed = {r["machine_id"]: r for r in api.nodes()}
+    assert listed[epn] == {**row(clean_o2, epn), "cpu": listed[epn]["cpu"]}  # type: ignore[dict-item]
+    after = api.info()["last_event_seq"]
+    done = api.assign_node(epn, "async")
+    assert done["node_class"] == "async" and done["pilot"]["pid"] in pilot_processes(epn)
+    events = [e for e in api.events(after=after, timeout=3) if e["path"] == epn]
+    assert ("ASSIGN", "DONE_OK", "async") in [(e["event"], e["status"], e["state"]) for e in events]
+    assert all(e["kind"] == "node" for e in events)
+    back = api.assign_node(epn, "sync", grace_s=1.5)
+    assert back == {**back, "node_class": "sync", "pilot": None, "how": "SIGTERM"}
+    assert not marked_left(pilot_owner(epn))
+    for args, code in (
+        ((epn, "gpu"), "INVALID_ARGUMENT"),
+        ((epn, "sync", -2.0), "INVALID_ARGUMENT"),
+        (("", "sync"), "INVALID_ARGUMENT"),
+        (("nope", "async"), "NOT_FOUND"),
+    ):
+        with pytest.raises(ApiError) as err:
+            api.assign_node(*args)
+        assert err.value.code == code, (args, err.value)
