@@ -42,7 +42,7 @@ from actors.farmnodes import (
     label_mode,
     machine_of,
 )
-from actors.pilot import create_pilot_actor, find_pilot_actor
+from actors.farmpilots import PilotKeeper
 from actors.pilot import pilot_command as resolve_pilot_command
 from o2ctl.config import state_dir
 from o2ctl.config.records import RecordStore
@@ -51,9 +51,6 @@ from o2ctl.core.events import Event
 from o2ctl.core.farm import FarmNode, Mode, Usage, free, parse_mode
 
 log = logging.getLogger("o2ctl.farm")
-
-START_TIMEOUT_S = 60.0  # a pilot actor may first need a worker process on its node
-STATUS_TIMEOUT_S = 5.0
 
 
 class FarmManager:
@@ -70,14 +67,11 @@ class FarmManager:
         resolve_pilot_command(pilot_command)  # a bad setting fails when the controller starts
         self.records = records
         self.emit = emit or (lambda event: None)
-        self.pilot_command = pilot_command
-        self.pilot_dir = str(pilot_dir or state_dir() / "pilots")
+        self.pilots = PilotKeeper(self, pilot_command, str(pilot_dir or state_dir() / "pilots"))
         self.grace_s = check_grace(pilot_grace_s)
         self.poll_s = max(0.2, float(farm_poll_s))
         self.modes: dict[str, dict[str, Any]] = {}
         self.nodes: list[FarmNode] = []
-        self.pilots: dict[str, dict[str, Any]] = {}  # machine id -> last pilot status
-        self._seen: dict[str, tuple[str, int]] = {}  # machine id -> (incarnation, last seq)
         self._locks: dict[str, asyncio.Lock] = {}
         self._loaded = False
         self._task: asyncio.Task[None] | None = None
@@ -98,7 +92,7 @@ class FarmManager:
             if entry.get("Alive") and (rec is None or rec.get("label") != label.value):
                 rec = {"mode": label.value, "target": label.value, "label": label.value}
                 await self._put(mid, rec)
-                self._event(mid, label.value, "JOINED", detail={"from_label": label.value})
+                self.event(mid, label.value, "JOINED", detail={"from_label": label.value})
             nodes.append(farm_node(entry, effective(rec) if rec else label))
         alive = {n.machine_id for n in nodes if n.alive}
         latest_dead = {n.machine_id: n for n in nodes if not n.alive and n.machine_id not in alive}
@@ -139,7 +133,7 @@ class FarmManager:
         except Exception as exc:  # a machine id that is no valid key, a store that is down
             log.warning("node %s: mode not recorded durably: %s", machine_id, exc)
 
-    def _event(self, machine_id: str, state: str, what: str, **fields: Any) -> None:
+    def event(self, machine_id: str, state: str, what: str, **fields: Any) -> None:
         with contextlib.suppress(Exception):
             self.emit(Event("node", "", path=machine_id, state=state, event=what, **fields))
 
@@ -172,7 +166,7 @@ class FarmManager:
         return {
             "machine_id": machine_id,
             "node_class": self.mode_of(machine_id),
-            "pilot": self.pilot_row(machine_id),
+            "pilot": self.pilots.row(machine_id),
             "took_s": round(time.monotonic() - t0, 3),
             "how": how,
         }
@@ -185,24 +179,24 @@ class FarmManager:
         mid = node.machine_id
         rec = self.modes.get(mid) or {"label": node.labels.get("node_class", "sync")}
         if rec.get("mode") == "async" and rec.get("target") == "async":
-            await self._ensure_pilot(node)
+            await self.pilots.ensure(node)
             return "already async"
         if not node.alive:
             raise ControlError(f"node {mid} is not alive: no pilot can run there")
         await self._put(mid, {**rec, "mode": rec.get("mode", "sync"), "target": "async"})
-        self._event(mid, "sync", "ASSIGN", status="STARTED", detail={"to": "async"})
+        self.event(mid, "sync", "ASSIGN", status="STARTED", detail={"to": "async"})
         try:
-            status = await self._ensure_pilot(node)
+            status = await self.pilots.ensure(node)
             if status.get("state") != "running":
                 raise ControlError(f"the pilot of {mid} did not start: {status.get('error')}")
         except BaseException as exc:
             with contextlib.suppress(Exception):
-                await self._stop_pilot(mid, 0.0)
+                await self.pilots.stop(mid, 0.0)
             await self._put(mid, {**rec, "mode": "sync", "target": "sync"})
-            self._event(mid, "sync", "ASSIGN", status="DONE_ERROR", error=str(exc)[:300])
+            self.event(mid, "sync", "ASSIGN", status="DONE_ERROR", error=str(exc)[:300])
             raise
         await self._put(mid, {**rec, "mode": "async", "target": "async"})
-        self._event(mid, "async", "ASSIGN", status="DONE_OK", detail={"pid": status.get("pid")})
+        self.event(mid, "async", "ASSIGN", status="DONE_OK", detail={"pid": status.get("pid")})
         return "pilot started"
 
     async def _make_sync(self, node: FarmNode, grace_s: float) -> str:
@@ -211,83 +205,15 @@ class FarmManager:
         if rec.get("mode", "sync") == "sync" and rec.get("target", "sync") == "sync":
             return "already sync"
         await self._put(mid, {**rec, "mode": "async", "target": "sync"})
-        self._event(mid, "async", "ASSIGN", status="STARTED", detail={"to": "sync"})
+        self.event(mid, "async", "ASSIGN", status="STARTED", detail={"to": "sync"})
         try:
-            how = await self._stop_pilot(mid, grace_s)
+            how = await self.pilots.stop(mid, grace_s)
         except BaseException as exc:
-            self._event(mid, "async", "ASSIGN", status="DONE_ERROR", error=str(exc)[:300])
+            self.event(mid, "async", "ASSIGN", status="DONE_ERROR", error=str(exc)[:300])
             raise
         await self._put(mid, {**rec, "mode": "sync", "target": "sync"})
-        self._event(mid, "sync", "ASSIGN", status="DONE_OK", detail={"how": how})
+        self.event(mid, "sync", "ASSIGN", status="DONE_OK", detail={"how": how})
         return how
-
-    # -- pilots -------------------------------------------------------------------------
-    async def _ensure_pilot(self, node: FarmNode) -> dict[str, Any]:
-        """The pilot of ``node`` running; an actor bound to an older node id is replaced."""
-        mid = node.machine_id
-        handle: Any = await asyncio.to_thread(find_pilot_actor, mid)
-        if handle is not None:
-            try:
-                status = await asyncio.wait_for(handle.status.remote(), STATUS_TIMEOUT_S)
-                stale = status.get("node_id") != node.node_id
-            except Exception:
-                stale = True
-            if stale:
-                await asyncio.to_thread(ray.kill, handle, no_restart=True)
-                handle = None
-        if handle is None:
-            handle = await asyncio.to_thread(
-                create_pilot_actor, mid, node.node_id, self.pilot_command, self.pilot_dir
-            )
-        status = dict(await asyncio.wait_for(handle.start.remote(), START_TIMEOUT_S))
-        self._observe(mid, status)
-        return status
-
-    async def _stop_pilot(self, machine_id: str, grace_s: float) -> str:
-        """Stop the pilot and end its actor; how it ended (the signal, or why unknown)."""
-        handle = await asyncio.to_thread(find_pilot_actor, machine_id)
-        if handle is None:
-            return "no pilot"
-        try:
-            status = await asyncio.wait_for(handle.stop.remote(grace_s), grace_s + 20.0)
-            how = str((status.get("events") or [{}])[-1].get("how", "stopped"))
-        except ray.exceptions.RayActorError as exc:
-            how = f"pilot actor unreachable ({type(exc).__name__}); its node may be gone"
-        except TimeoutError:
-            raise ControlError(
-                f"the pilot of {machine_id} did not stop within {grace_s + 20.0:.0f}s"
-            ) from None
-        await asyncio.to_thread(ray.kill, handle, no_restart=True)
-        self.pilots.pop(machine_id, None)
-        self._seen.pop(machine_id, None)
-        return how
-
-    def _observe(self, machine_id: str, status: Mapping[str, Any]) -> None:
-        """Keep a pilot's latest status; its new events become node events."""
-        self.pilots[machine_id] = dict(status)
-        incarnation, last = self._seen.get(machine_id, ("", 0))
-        if status.get("incarnation") != incarnation:
-            last = 0
-        for ev in status.get("events") or ():
-            if ev.get("seq", 0) > last:
-                last = ev["seq"]
-                error = str(ev.get("how") or ev.get("error") or "")
-                self._event(
-                    machine_id,
-                    self.mode_of(machine_id),
-                    f"PILOT_{ev['what'].upper()}",
-                    error=error,
-                    detail={"pilot": ev},
-                )
-        self._seen[machine_id] = (str(status.get("incarnation", "")), last)
-        if status.get("jobs") is not None:
-            metrics.pilot_jobs(machine_id, int(status["jobs"]))
-
-    def pilot_row(self, machine_id: str) -> dict[str, Any] | None:
-        st = self.pilots.get(machine_id)
-        if not st or st.get("state") in (None, "idle", "stopped"):
-            return None
-        return {k: st.get(k) for k in ("pid", "state", "since", "jobs", "restarts")}
 
     # -- the background pass ------------------------------------------------------------
     async def _run(self) -> None:
@@ -335,15 +261,7 @@ class FarmManager:
             if rec.get("mode") != "async":
                 await self._make_async(node)
                 return
-            handle = await asyncio.to_thread(find_pilot_actor, node.machine_id)
-            if handle is None:
-                await self._ensure_pilot(node)
-                return
-            status = await asyncio.wait_for(handle.status.remote(), STATUS_TIMEOUT_S)
-            if status.get("node_id") != node.node_id or status.get("state") in ("idle", "stopped"):
-                await self._ensure_pilot(node)
-            else:
-                self._observe(node.machine_id, status)
+            await self.pilots.poll(node)
 
     # -- listing ------------------------------------------------------------------------
     async def rows(self, usage: Mapping[str, Usage] | None = None) -> list[dict[str, Any]]:
@@ -366,7 +284,7 @@ class FarmManager:
                     "tasks": used.tasks,
                     "cpu": round(cpu, 3),
                     "memory": round(memory, 1),
-                    "pilot": self.pilot_row(n.machine_id) if n.alive else None,
+                    "pilot": self.pilots.row(n.machine_id) if n.alive else None,
                 }
             )
         return out
