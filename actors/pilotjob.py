@@ -194,7 +194,10 @@ class PilotProcess:
                 await self._write_record()
                 return
             self.pid = self._proc.pid
-            self.create_time = psutil.Process(self.pid).create_time()
+            try:
+                self.create_time = psutil.Process(self.pid).create_time()
+            except psutil.NoSuchProcess:  # gone at once: the watch sees it end and restarts
+                self.create_time = 0.0
             self.state, self.error = "running", ""
             await self._write_record()
             self._event(what, pid=self.pid, restarts=self.restarts, **detail)

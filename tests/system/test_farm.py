@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -62,6 +64,14 @@ def pilot_processes(machine_id: str) -> list[int]:
     return out
 
 
+def scrape_head() -> str:
+    """Ray's Prometheus export on the head node (where the controller runs)."""
+    head = next(n for n in ray.nodes() if n["Alive"] and "node:__internal_head__" in n["Resources"])
+    url = f"http://{head['NodeManagerAddress']}:{head['MetricsExportPort']}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as reply:
+        return str(reply.read().decode())
+
+
 def status(machine_id: str) -> dict[str, Any]:
     actor = find_pilot_actor(machine_id)
     assert actor is not None, f"no pilot actor for {machine_id}"
@@ -97,6 +107,10 @@ def test_assign_async_then_reclaim_within_the_grace_period(
     assert record["mode"] == record["target"] == "async" and record["label"] == "sync"
     wait_for(lambda: (row(clean_o2, epn)["pilot"] or {}).get("jobs"), 15, "a grid job done")  # type: ignore[index]
     assert len(marked_left(pilot_owner(epn))) >= 2, "the pilot and its running job"
+    metric = re.compile(
+        r'o2ctl_node_mode\{[^}]*machine_id="' + epn + r'"[^}]*mode="async"[^}]*\} 1'
+    )
+    wait_for(lambda: metric.search(scrape_head()), 60, "the node's mode in Ray's metrics export")
     assert clean_o2.assign_node(epn, "async")["how"] == "already async"
 
     t0 = time.monotonic()
