@@ -142,3 +142,16 @@ async def test_a_command_that_cannot_start_fails_visibly(tmp_path: Path) -> None
     st = await p.start()
     assert st["state"] == "failed" and "cannot start" in st["error"]
     assert (await p.stop(grace_s=1))["state"] == "stopped"
+
+
+async def test_a_pilot_that_keeps_dying_is_restarted_with_back_off(tmp_path: Path) -> None:
+    p = PilotProcess("pp-dies", ["/bin/sh", "-c", "exit 3"], str(tmp_path))
+    await p.start()
+    await until(lambda: p.status()["restarts"] >= 2, 10, "two restarts")
+    died = [e for e in p.status()["events"] if e["what"] == "died"]
+    assert died[0]["how"] == "exited with code 3"
+    assert died[1]["restart_in"] > died[0]["restart_in"], "it backs off"
+    assert (await p.stop(grace_s=1))["state"] == "stopped"
+    watch = p._watch
+    assert watch is not None
+    await until(watch.done, 2, "the watch to end: nothing restarts the pilot any more")
