@@ -33,13 +33,17 @@ from actors import books, naming
 from actors.cluster import NodeCache, pinned, port_is_free
 from actors.environment import EnvironmentActor
 from actors.envstore import ENVIRONMENTS, forget, save_workflow
-from actors.errors import ControlError, DetectorBusy, NotFound, Restarting
+from actors.errors import AdmissionRefused, ControlError, DetectorBusy, NotFound, Restarting
+from actors.farm import FarmManager
+from actors.farmnodes import split_settings
 from actors.nodewatch import NodeWatch
 from actors.registry import TaskRegistry
 from actors.transitions.common import EnvSettings
+from actors.transitions.deploy import deployable, deployable_request
 from o2ctl.core.envrecord import EnvRecord
 from o2ctl.core.errors import InvalidWorkflow
 from o2ctl.core.events import Event, EventLog
+from o2ctl.core.farm import FarmNode
 from o2ctl.core.ids import new_id
 from o2ctl.core.ports import PortAllocator
 
@@ -79,6 +83,7 @@ class ControllerRuntime:
         self.records_uri = store_uri or f"file://{self.state_dir}"
         self.records = open_record_store(self.records_uri)
         self.system_id = books.system_id(self.state_dir)
+        settings, farm_settings = split_settings(settings)  # farm (FarmManager): its own keys
         self.nodes = NodeCache()
         self._local_node = ray.get_runtime_context().get_node_id()
         self._local_ips = {"127.0.0.1"}
@@ -98,7 +103,11 @@ class ControllerRuntime:
         self.detectors: dict[str, str] = {}  # detector -> env id
         self.events = EventLog(capacity=50_000)
         self.orphan_records: list[str] = []  # environment records whose actor is gone
+        self._destroying: set[str] = set()
         self.watch = NodeWatch(self)
+        self.farm = FarmManager(
+            self.records, self.events.append, system_id=self.system_id, **farm_settings
+        )
 
     def __repr__(self) -> str:
         return "Controller"
@@ -137,11 +146,14 @@ class ControllerRuntime:
         user_vars: dict[str, str] | None = None,
         auto_configure: bool = True,
         request_id: str = "",
+        reclaim: bool = False,
     ) -> dict[str, Any]:
         """DEPLOY + CONFIGURE a new environment; returns its summary once CONFIGURED.
 
-        ``request_id`` tags the environment's first event, so that a caller following the
-        event log can show progress before this call returns.
+        Admission first: the whole environment must fit the nodes it may use (``reclaim``:
+        async nodes too, reclaimed at DEPLOY), or nothing starts. ``request_id`` tags the
+        environment's first event (with its id), so that a caller following the event log
+        shows the id and the progress before this call returns.
         """
         user_vars = {str(k): str(v) for k, v in (user_vars or {}).items()}
         env_id = new_id()
@@ -152,9 +164,17 @@ class ControllerRuntime:
         detectors = parse_detectors(expanded.variables.get("detectors"))
         self._lock_detectors(env_id, detectors)
         record = EnvRecord(
-            env_id, workflow, self.repo_uri, user_vars, detectors=detectors, created=_now()
+            env_id,
+            workflow,
+            self.repo_uri,
+            user_vars,
+            detectors=detectors,
+            reclaim=reclaim,
+            created=_now(),
         )
         try:
+            requests = [deployable_request(s) for s in deployable(expanded.root.tasks())]
+            await self.admit(env_id, requests, reclaim)
             await asyncio.to_thread(save_workflow, self.records, env_id, expanded)
             await asyncio.to_thread(self.records.put, ENVIRONMENTS, env_id, record.to_dict())
         except Exception:
@@ -175,7 +195,8 @@ class ControllerRuntime:
                 detail={
                     "request_id": request_id,
                     "workflow": workflow,
-                    "tasks": len(expanded.root.tasks()),
+                    "tasks": len(requests),
+                    "warnings": list(expanded.warnings),
                 },
             )
         )
@@ -184,7 +205,8 @@ class ControllerRuntime:
             if auto_configure:
                 await env.transition.remote("CONFIGURE")
         except Exception:
-            await self._discard(env_id, env)
+            if env_id not in self._destroying:  # a destroy under way forgets it itself
+                await self._discard(env_id, env)
             raise
         return dict(await env.summary.remote())
 
@@ -232,14 +254,18 @@ class ControllerRuntime:
         force: bool = False,
     ) -> dict[str, Any]:
         env = self._env(env_id)
-        for attempt in range(2):  # once more if the actor restarts under us: destroy is idempotent
-            try:
-                result = dict(await env.destroy.remote(keep_tasks, allow_in_running, force))
-                break
-            except ray.exceptions.RayActorError:
-                if attempt:
-                    raise Restarting(f"environment {env_id}: its actor keeps failing") from None
-        await self._forget(env_id)
+        self._destroying.add(env_id)
+        try:
+            for attempt in range(2):  # again if the actor restarts under us: destroy is idempotent
+                try:
+                    result = dict(await env.destroy.remote(keep_tasks, allow_in_running, force))
+                    break
+                except ray.exceptions.RayActorError:
+                    if attempt:
+                        raise Restarting(f"environment {env_id}: its actor keeps failing") from None
+            await self._forget(env_id)
+        finally:
+            self._destroying.discard(env_id)
         self.events.append(Event("environment", env_id, state="DESTROYED"))
         return result
 
@@ -255,15 +281,64 @@ class ControllerRuntime:
         return sorted(self.envs)
 
     # -- books --------------------------------------------------------------------------
-    async def place(self, env_id: str, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        nodes = await self.nodes.get()
-        try:
-            placed = self.registry.place(env_id, requests, nodes)
-        except Exception as exc:
-            raise ControlError(str(exc)) from None
+    async def _nodes(self) -> list[FarmNode]:
+        limit = self.settings.max_tasks_per_node
+        return [replace(n, max_tasks=limit) for n in await self.farm.refresh()]
+
+    def _check_env_limit(self, env_id: str, adding: int) -> None:
+        limit = self.settings.max_tasks_per_environment
+        have = sum(1 for r in self.registry.tasks.values() if r.get("env_id") == env_id)
+        if limit and have + adding > limit:
+            raise AdmissionRefused(
+                f"environment {env_id} would have {have + adding} tasks: over the site limit "
+                f"of {limit} tasks per environment (setting max_tasks_per_environment)"
+            )
+
+    async def admit(self, env_id: str, requests: list[dict[str, Any]], reclaim: bool) -> None:
+        """Whether the whole environment fits, before anything starts (nothing is kept)."""
+        self._check_env_limit(env_id, len(requests))
+        placed, _ = self.registry.place(
+            env_id,
+            requests,
+            await self._nodes(),
+            reclaim=reclaim,
+            overhead_mb=self.settings.task_overhead_mb,
+        )
+        self.registry.unplace(env_id, placed)
+
+    async def place(
+        self, env_id: str, requests: list[dict[str, Any]], reclaim: bool = False
+    ) -> list[dict[str, Any]]:
+        """Places for ``requests`` (idle tasks claimed first), reclaiming async nodes first
+        when allowed; ``NoNodeFits`` names each node and why when something does not fit."""
+        self._check_env_limit(env_id, len(requests))
+        placed, machines = self.registry.place(
+            env_id,
+            requests,
+            await self._nodes(),
+            reclaim=reclaim,
+            overhead_mb=self.settings.task_overhead_mb,
+        )
+        if machines:
+            try:
+                await self._reclaim(env_id, machines)
+            except BaseException:
+                self.registry.unplace(env_id, placed)
+                raise
         claimed = [p["task_id"] for p in placed if p["reused"]]
         await asyncio.gather(*(asyncio.to_thread(books.unpool, self, t) for t in claimed))
         return placed
+
+    async def _reclaim(self, env_id: str, machines: list[str]) -> None:
+        for m in machines:
+            self.events.append(
+                Event("node", env_id, path=m, state="async", event="RECLAIM", status="STARTED")
+            )
+        await self.farm.reclaim(machines)
+        for m in machines:
+            self.events.append(
+                Event("node", env_id, path=m, state="sync", event="RECLAIM", status="DONE_OK")
+            )
 
     def unplace(self, env_id: str, placements: list[dict[str, Any]]) -> None:
         self.registry.unplace(env_id, placements)
@@ -367,6 +442,25 @@ class ControllerRuntime:
             "records": self.records_uri,
             "pid": os.getpid(),
         }
+
+    # -- farm (FarmManager) ----------------------------------------------------------------
+    # Thin forwarding into actors/farm.py, which owns node modes and pilots. What runs on
+    # a node comes from the registry: idle tasks there are ended before the node goes async.
+    async def list_nodes(self) -> list[dict[str, Any]]:  # (self.nodes is the NodeCache)
+        return await self.farm.rows(self.registry.usage(self.settings.task_overhead_mb))
+
+    async def assign_node(
+        self, machine_id: str, mode: str, grace_s: float | None = None
+    ) -> dict[str, Any]:
+        def on_node() -> list[dict[str, Any]]:
+            ids = self.farm.node_ids(machine_id)
+            return [r for r in self.registry.tasks.values() if r.get("node_id") in ids]
+
+        idle = [r["task_id"] for r in on_node() if not r.get("env_id")]
+        if str(mode).lower() == "async" and idle and all(not r.get("env_id") for r in on_node()):
+            await self.clean_tasks(idle)
+        busy = [r for r in on_node() if r.get("env_id")]
+        return await self.farm.assign(machine_id, mode, grace_s, busy)
 
 
 def _now() -> float:

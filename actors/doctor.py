@@ -78,7 +78,7 @@ def _alive(pid: int) -> bool:
 
 async def examine(ctrl: ControllerRuntime, clean: bool) -> dict[str, Any]:
     tasks = await books.task_list(ctrl)
-    known = {t["task_id"] for t in tasks} | set(ctrl.registry.tasks) | ctrl.registry.pending
+    known = {t["task_id"] for t in tasks} | set(ctrl.registry.tasks) | set(ctrl.registry.pending)
     pilots = sorted(getattr(getattr(ctrl, "farm", None), "pilot_owners", lambda: [])())
     procs = await _processes(ctrl, sorted(known), pilots, clean)
     actors = await asyncio.to_thread(_stray_actors, ctrl, known)

@@ -60,6 +60,7 @@ class EnvironmentRuntime:
     store: EnvStore | None = None  # None: nothing durable (plain tests)
     repo: str | None = None
     excluded: list[str] = field(default_factory=list)
+    reclaim: bool = False
 
     def __post_init__(self) -> None:
         self.fsm = EnvironmentFSM()
@@ -79,6 +80,9 @@ class EnvironmentRuntime:
         self._flush_scheduled = False
         self._auto_error: asyncio.Task[None] | None = None
         self.cleanup: asyncio.Task[None] | None = None
+        self._current: asyncio.Future[str] | None = None  # the transition running now
+        self._cancelled_by = ""
+        self._role_version = time.time_ns() // 1000  # above any earlier life's, after a restart
         self.channels: dict[str, str] = {}
         self.run_start_ms = 0
         self.self_handle: Any = None
@@ -153,10 +157,17 @@ class EnvironmentRuntime:
             await self.wait_cleanup(ev.value)
         self._acquire(ev.value)
         marker = asyncio.ensure_future(self.persist())  # the crash marker, beside the work
+        self._current = asyncio.ensure_future(self._run(ev, **kwargs))
         try:
-            return await self._run(ev, **kwargs)
+            return await self._current
+        except asyncio.CancelledError:
+            if not self._cancelled_by:
+                raise
+            raise TransitionFailed(
+                f"{ev.value} of environment {self.env_id} cancelled by {self._cancelled_by}"
+            ) from None
         finally:
-            self.busy = None
+            self.busy, self._current = None, None
             with contextlib.suppress(Exception):
                 await marker
             await self.persist()
@@ -216,6 +227,10 @@ class EnvironmentRuntime:
             self._schedule_auto_error()
         return self.fsm.state.value
 
+    def role_version(self) -> int:
+        self._role_version += 1
+        return self._role_version
+
     def later(self, fn: Any, *args: Any) -> None:
         """Run ``fn`` after the current reply is on its way (metrics stay off the hot path)."""
         with contextlib.suppress(RuntimeError):
@@ -273,6 +288,16 @@ class EnvironmentRuntime:
         )
         self.persist_soon()
 
+    async def _cancel_current(self, by: str) -> None:
+        current = self._current
+        if current is None or current.done():
+            return
+        self._cancelled_by = by
+        current.cancel()
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(asyncio.shield(current), CANCEL_WAIT_S)
+        self.busy = None
+
     # -- observed state ---------------------------------------------------------------
     def root_changed(self, state: str, version: int) -> None:
         self.root_state = TaskState(state)
@@ -311,7 +336,7 @@ class EnvironmentRuntime:
         for p in self.role_children.get(path, {}):
             e = self.tasks.get(p)
             if e is not None:
-                updates.append((p, e.state.value, e.version))
+                updates.append((p, e.state.value, self.role_version()))
             else:  # a sub-role: its own reports carry higher versions than this
                 updates.append((p, self.role_states.get(p, "UNKNOWN"), 0))
         actor.children_changed.remote(updates)
@@ -320,7 +345,9 @@ class EnvironmentRuntime:
         self, role_path: str, state: str, version: int, detail: dict[str, Any]
     ) -> None:
         entry = self.tasks.get(role_path)
-        if entry is None or version < entry.version:
+        if entry is None or detail.get("task_id", entry.task_id) != entry.task_id:
+            return  # a task this environment no longer has at that path
+        if version < entry.version:
             return
         entry.state, entry.version = TaskState(state), version
         entry.error = detail.get("error", "") or entry.error
@@ -351,13 +378,10 @@ class EnvironmentRuntime:
         update_roles(self, lost)
         names = ", ".join(e.role_path for e in lost)
         why = f"node {hostname} lost with {len(lost)} task(s): {names}"
-        if (
-            any(e.critical for e in lost)
-            and not self.busy
-            and EnvEvent.GO_ERROR in (self.fsm.allowed_events())
-        ):
-            self.last_error = why
-            self.go_error(why)
+        if any(e.critical for e in lost):
+            self.last_error = why  # also when a task's own failure got there first
+            if not self.busy and EnvEvent.GO_ERROR in self.fsm.allowed_events():
+                self.go_error(why)
         self.persist_soon()
         return [e.task_id for e in lost]
 
@@ -403,6 +427,8 @@ class EnvironmentRuntime:
     ) -> dict[str, Any]:
         from actors.transitions.destroy import destroy
 
+        if self.busy == "DEPLOY" and self._current is not None:
+            await self._cancel_current("destroy")  # a deploy is stopped, what it began ended
         if self.busy is not None and not force:
             self._acquire("destroy")  # raises EnvironmentBusy
         await self.wait_cleanup("destroy")
@@ -416,6 +442,7 @@ class EnvironmentRuntime:
 
 
 WATCHED = (EnvState.CONFIGURED, EnvState.RUNNING)
+CANCEL_WAIT_S = 30.0
 
 
 class Environment(EnvironmentRuntime):
@@ -437,6 +464,7 @@ class Environment(EnvironmentRuntime):
             store,
             rec.repo,
             list(rec.excluded),
+            rec.reclaim,
         )
         await restore(self, rec)
 

@@ -42,6 +42,7 @@ def record_of(env: EnvironmentRuntime) -> EnvRecord:
         user_vars=dict(env.user_vars),
         excluded=list(env.excluded),
         detectors=list(env.detectors),
+        reclaim=env.reclaim,
         created=env.created,
         state=env.fsm.state.value,
         busy=env.busy or "",

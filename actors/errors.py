@@ -50,3 +50,7 @@ class PortTaken(ControlError):
 
 class Restarting(ControlError):
     """An actor of the control plane is restarting after a crash; the next call works."""
+
+
+class AdmissionRefused(ControlError):
+    """An environment (or a change to one) does not fit: nothing was started."""

@@ -2,7 +2,9 @@
 
 Exported by every environment actor: its state (``o2ctl_environment_state``, 1 for the
 current state and 0 for the others, tagged with the environment and workflow), its task
-counts per state, its run number, and the duration and outcome of every transition. Ray's
+counts per state, its run number, and the duration and outcome of every transition; by the
+controller's farm manager: each node's mode (``o2ctl_node_mode``, 1 for the current mode)
+and the jobs done by each pilot (``o2ctl_pilot_jobs``). Ray's
 metrics agent on each node serves them in Prometheus format; the dashboard's metrics view
 and any Prometheus/Grafana read them from there. Metric objects are made once per actor
 process; updates are cheap (a few gauge sets after a transition, not per task message).
@@ -51,6 +53,16 @@ def _metrics() -> dict[str, Any]:
             description="environment transitions by event and outcome",
             tag_keys=("event", "outcome"),
         ),
+        "node_mode": metrics.Gauge(
+            "o2ctl_node_mode",
+            description="1 for the farm node's current mode (sync or async), 0 for the other",
+            tag_keys=("machine_id", "mode"),
+        ),
+        "pilot_jobs": metrics.Gauge(
+            "o2ctl_pilot_jobs",
+            description="grid jobs done by the current pilot of an async node",
+            tag_keys=("machine_id",),
+        ),
     }
 
 
@@ -85,3 +97,13 @@ def transition(event: str, seconds: float, ok: bool) -> None:
     tags = {"event": event, "outcome": "ok" if ok else "error"}
     _metrics()["duration"].observe(seconds, tags=tags)
     _metrics()["transitions"].inc(1.0, tags=tags)
+
+
+def node_mode(machine_id: str, mode: str) -> None:
+    gauge = _metrics()["node_mode"]
+    for m in ("sync", "async"):
+        gauge.set(1.0 if m == mode else 0.0, tags={"machine_id": machine_id, "mode": m})
+
+
+def pilot_jobs(machine_id: str, jobs: int) -> None:
+    _metrics()["pilot_jobs"].set(float(jobs), tags={"machine_id": machine_id})

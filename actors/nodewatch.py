@@ -1,10 +1,10 @@
 """Watching the farm's nodes: a node that disappears takes its tasks with it.
 
-The controller asks Ray for its nodes once a second (``ray.nodes()``, a GCS call, in a
-thread). When a node that was alive is dead or gone, every environment with tasks on it is
-told (``nodes_lost``): those tasks are marked lost and the environment goes to ERROR naming
-the node and the tasks; RECOVER places them again on other fitting nodes. Idle tasks on the
-node leave the pool. The loop never dies on one failed pass: it says so and goes on.
+The controller's farm (``actors.farm``) reads Ray's node table once a second; this watch
+looks at that table after it. When a node that was alive is dead or gone, every environment
+with tasks on it is told (``nodes_lost``): those tasks are marked lost and the environment
+goes to ERROR naming the node and the tasks; RECOVER places them again on other fitting
+nodes. Idle tasks on the node leave the pool. The loop never dies on one failed pass: it says so and goes on.
 """
 
 from __future__ import annotations
@@ -44,8 +44,7 @@ class NodeWatch:
             await asyncio.sleep(max(0.05, PERIOD_S - (time.monotonic() - t0)))
 
     async def check(self) -> list[str]:
-        nodes = await self.ctrl.nodes.get(fresh=True)
-        now = {n.node_id: n.hostname for n in nodes.values() if n.alive}
+        now = {n.node_id: n.machine_id for n in self.ctrl.farm.nodes if n.alive}
         lost = [(nid, host) for nid, host in self.alive.items() if nid not in now]
         self.alive = now
         for node_id, host in lost:

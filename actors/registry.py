@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from actors import naming
+from o2ctl.core import farm
 from o2ctl.core.envrecord import EnvRecord
 from o2ctl.core.ids import new_id
-from o2ctl.core.placement import NodeInfo, choose_node
 from o2ctl.core.pool import IdlePool, IdleTask
 from o2ctl.core.ports import PortAllocator, PortRecord
 
@@ -40,7 +40,7 @@ class TaskRegistry:
         self.ports = ports
         self.pool = IdlePool()
         self.tasks: dict[str, dict[str, Any]] = {}  # task_id -> record
-        self.pending: set[str] = set()  # placed, not yet registered (a deploy under way)
+        self.pending: dict[str, dict[str, Any]] = {}  # placed, not registered yet (deploying)
 
     def load(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -48,58 +48,78 @@ class TaskRegistry:
             counts[rec["node_id"]] = counts.get(rec["node_id"], 0) + 1
         return counts
 
+    def usage(self, overhead_mb: float = 0.0) -> dict[str, farm.Usage]:
+        """What every known task takes on its node: its wants, plus what a task costs the
+        control plane itself (its actor's memory, ``overhead_mb``)."""
+        known = [*self.tasks.values(), *self.pending.values()]
+        return farm.tally((rec["node_id"], self.request(rec, overhead_mb)) for rec in known)
+
+    @staticmethod
+    def request(req: Mapping[str, Any], overhead_mb: float = 0.0) -> farm.Request:
+        wants = dict(req.get("wants") or {})
+        memory = float(wants.get("memory") or 0) if _number(wants.get("memory")) else 0.0
+        if overhead_mb:
+            wants["memory"] = memory + overhead_mb
+        return farm.request(
+            req.get("role_path", ""), req.get("task_class", ""), req.get("constraints", ()), wants
+        )
+
     def on_node(self, node_id: str) -> list[dict[str, Any]]:
         return [r for r in self.tasks.values() if r.get("node_id") == node_id]
 
     def place(
-        self, env_id: str, requests: Sequence[Mapping[str, Any]], nodes: Mapping[str, NodeInfo]
-    ) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        load = self.load()
+        self,
+        env_id: str,
+        requests: Sequence[Mapping[str, Any]],
+        nodes: Sequence[farm.FarmNode],
+        *,
+        reclaim: bool = False,
+        overhead_mb: float = 0.0,
+    ) -> tuple[list[dict[str, Any]], list[str]]:
+        """A placement per request (claimed idle tasks first), all or nothing, and the async
+        machines to reclaim before anything starts (only with ``reclaim``). Admission: every
+        new task must fit a node's free capacity, or nothing is placed (``NoNodeFits``)."""
+        by_id = {n.node_id: n for n in nodes}
+        sync = {n.node_id: n for n in nodes if n.alive and n.mode is farm.Mode.SYNC}
+        out: dict[int, dict[str, Any]] = {}
         try:
-            for req in requests:
+            for i, req in enumerate(requests):
                 cons = [Constraint(a, v) for a, v in req["constraints"]]
-                idle = self.pool.claim(req["task_class"], cons, nodes)
+                idle = self.pool.claim(req["task_class"], cons, sync)  # type: ignore[arg-type]
                 if idle is not None:
-                    node = nodes[idle.node_id]
-                    out.append(
-                        self._placement(
-                            idle.task_id, node, idle.control_port, True, idle.actor_name
-                        )
+                    out[i] = self._placement(
+                        idle.task_id, by_id[idle.node_id], idle.control_port, True, idle.actor_name
                     )
                     self.tasks[idle.task_id]["env_id"] = env_id
-                    continue
-                node = choose_node(req["role_path"], cons, list(nodes.values()), load)
-                task_id = new_id()
-                self.pending.add(task_id)
+            fresh = [i for i in range(len(requests)) if i not in out]
+            wanted = [self.request(requests[i], overhead_mb) for i in fresh]
+            avoid = {n for i in fresh for n in requests[i].get("avoid", ())}
+            usable = [n for n in nodes if n.node_id not in avoid]  # e.g. a node going away
+            chosen = farm.place(wanted, usable, self.usage(overhead_mb), reclaim=reclaim)
+            for i, node in zip(fresh, chosen, strict=True):
+                req, task_id = requests[i], new_id()
+                self.pending[task_id] = {"node_id": node.node_id, **dict(req)}
                 port = (
                     self.ports.allocate(node.ip, task_id, "control") if req["controlled"] else None
                 )
-                load[node.node_id] = load.get(node.node_id, 0) + 1
-                out.append(
-                    self._placement(
-                        task_id,
-                        node,
-                        port,
-                        False,
-                        naming.task_actor(env_id, req["role_path"], task_id),
-                    )
-                )
+                name = naming.task_actor(env_id, req["role_path"], task_id)
+                out[i] = self._placement(task_id, node, port, False, name)
         except Exception:
-            self.unplace(env_id, out)
+            self.unplace(env_id, list(out.values()))
             raise
-        return out
+        placements = [out[i] for i in range(len(requests))]
+        return placements, farm.to_reclaim(by_id[p["node"]["node_id"]] for p in placements)
 
     @staticmethod
     def _placement(
-        task_id: str, node: NodeInfo, port: int | None, reused: bool, actor_name: str
+        task_id: str, node: farm.FarmNode, port: int | None, reused: bool, actor_name: str
     ) -> dict[str, Any]:
         return {
             "task_id": task_id,
             "reused": reused,
             "actor_name": actor_name,
             "control_port": port,
-            "node": {"node_id": node.node_id, "hostname": node.hostname, "ip": node.ip},
+            "node": {"node_id": node.node_id, "hostname": node.machine_id, "ip": node.ip},
         }
 
     def unplace(self, env_id: str, placements: Sequence[Mapping[str, Any]]) -> None:
@@ -112,7 +132,7 @@ class TaskRegistry:
                     self.pool.add(self.idle(rec))
             else:
                 self.ports.release_owner(p["task_id"])
-                self.pending.discard(p["task_id"])
+                self.pending.pop(p["task_id"], None)
 
     def replace_port(self, task_id: str, ip: str, bad_port: int) -> int:
         """Another control port for ``task_id``: ``bad_port`` is held by someone else, and
@@ -134,7 +154,7 @@ class TaskRegistry:
 
     def register(self, env_id: str, records: Sequence[Mapping[str, Any]]) -> None:
         for r in records:
-            self.pending.discard(r["task_id"])
+            self.pending.pop(r["task_id"], None)
             rec = {k: r[k] for k in ("task_id", "task_class", "actor_name", "node_id") if k in r}
             rec.update(
                 env_id=env_id,
@@ -144,6 +164,7 @@ class TaskRegistry:
                 control_port=r.get("control_port"),
                 pid=r.get("pid", 0),
                 log_path=r.get("log_path", ""),
+                wants=dict(r.get("wants") or {}),
             )
             self.tasks[r["task_id"]] = rec
 
@@ -159,7 +180,7 @@ class TaskRegistry:
                 self.pool.add(self.idle(rec))
                 pooled.append(dict(rec))
         for task_id in dropped:
-            self.pending.discard(task_id)
+            self.pending.pop(task_id, None)
             self.tasks.pop(task_id, None)
             self.pool.remove(task_id)
             self.ports.release_owner(task_id)
@@ -193,3 +214,11 @@ class TaskRegistry:
         if t.get("control_port"):
             held.append(PortRecord(ip, int(t["control_port"]), owner, "control"))
         self.ports.restore(held)
+
+
+def _number(value: object) -> bool:
+    try:
+        float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return True

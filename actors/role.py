@@ -14,6 +14,7 @@ children but not their states, so it asks the environment to send them again.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import ray
@@ -37,7 +38,7 @@ class RoleRuntime:
         self.parent = parent
         self.parent_is_env = parent_is_env
         self.env = env
-        self.version = 0
+        self.version = time.time_ns() // 1000  # above an earlier life's, after a restart
 
     def __repr__(self) -> str:
         return f"Role({self.env_id}:{self.path})"

@@ -125,6 +125,7 @@ class TaskRuntime:
         self._commanded = False
         self._command = asyncio.Lock()  # one OCC exchange at a time with the process
         self._exiting = False
+        self._spawning = False
         self._bg: list[asyncio.Task[None]] = []
 
     def __repr__(self) -> str:
@@ -200,6 +201,7 @@ class TaskRuntime:
             "exit_code": self.exit_code,
             "epoch": self.epoch,
             "worker_pid": os.getpid(),
+            "ray_node_id": ray.get_runtime_context().get_node_id(),  # Ray's own record
             "reports_to": self.env_actor if self.env is not None else "",
         }
 
@@ -229,13 +231,17 @@ class TaskRuntime:
             )
         os.makedirs(os.path.dirname(req.log_path), exist_ok=True)
         env = {**req.env, "PATH": _tool_path(req.env.get("PATH", os.environ.get("PATH", "")))}
-        self._proc = await processes.spawn(
-            list(req.argv),
-            owner=process_owner(self.task_id),
-            env=env,
-            stdout_path=req.log_path,
-            stderr_path=req.log_path,
-        )
+        self._spawning = True  # a terminate arriving now waits for the pid, then ends it
+        try:
+            self._proc = await processes.spawn(
+                list(req.argv),
+                owner=process_owner(self.task_id),
+                env=env,
+                stdout_path=req.log_path,
+                stderr_path=req.log_path,
+            )
+        finally:
+            self._spawning = False
         self.pid, self.exited, self.exit_code = self._proc.pid, False, None
         self.started = launchrec.start_time(self.pid) or time.time()
         await self._save_record()
@@ -408,6 +414,10 @@ class TaskRuntime:
     async def terminate(self, grace_s: float = 3.0) -> str:
         """EXIT over OCC if possible, then SIGTERM, SIGINT, SIGKILL; returns how it ended."""
         self._exiting = True
+        for _ in range(500):  # a launch in progress: its process must not escape us
+            if not self._spawning:
+                break
+            await asyncio.sleep(0.01)
         if self._ctl is not None and not self.exited and self.state != TaskState.ERROR:
             with contextlib.suppress(Exception):
                 await self._ctl.transition("EXIT", {}, timeout=min(grace_s, 5.0))

@@ -41,9 +41,15 @@ class ProgressReader:
                     self.env_id, self.total = ev["env_id"], int(detail.get("tasks", 0))
                     steps.append(Step(self.env_id, "DEPLOY", 0, self.total))
                 continue
-            if ev["env_id"] != self.env_id or ev["kind"] != "transition":
+            if ev["env_id"] != self.env_id:
                 continue
-            steps.extend(self._step(ev, detail))
+            if ev["kind"] == "node" and ev.get("event") == "RECLAIM":  # an async node taken
+                done = ev.get("status") == "DONE_OK"
+                steps.append(
+                    Step(self.env_id, f"RECLAIM {ev['path']}", int(done), 1, finished=done)
+                )
+            elif ev["kind"] == "transition":
+                steps.extend(self._step(ev, detail))
         return steps
 
     def _step(self, ev: dict[str, Any], detail: dict[str, Any]) -> list[Step]:

@@ -155,16 +155,18 @@ class Client:
         vars: dict[str, Any] | None = None,
         auto_configure: bool = True,
         progress: Callable[[Step], None] | bool | None = None,
+        reclaim: bool = False,
     ) -> Environment:
         """DEPLOY + CONFIGURE ``workflow``; returns once CONFIGURED (or raises, leaving nothing).
 
         ``progress``: a callback given each ``Step`` (tasks deployed / configured out of
-        the total), or True to print them.
+        the total), or True to print them. ``reclaim``: a task that fits no sync node may
+        take an async node, whose pilot is stopped first.
         """
         request_id = uuid.uuid4().hex
         cursor = int(call(read(self.controller.last_event_seq).remote()))
         ref = self.controller.create_environment.remote(
-            workflow, vars or {}, auto_configure, request_id
+            workflow, vars or {}, auto_configure, request_id, reclaim
         )
         if progress:
             report = text_progress() if progress is True else progress
@@ -182,10 +184,16 @@ class Client:
                 report(step)
 
     async def acreate_environment(
-        self, workflow: str, vars: dict[str, Any] | None = None, auto_configure: bool = True
+        self,
+        workflow: str,
+        vars: dict[str, Any] | None = None,
+        auto_configure: bool = True,
+        reclaim: bool = False,
     ) -> Environment:
         summary = await acall(
-            self.controller.create_environment.remote(workflow, vars or {}, auto_configure)
+            self.controller.create_environment.remote(
+                workflow, vars or {}, auto_configure, "", reclaim
+            )
         )
         return Environment(self, summary["env_id"])
 
@@ -216,6 +224,19 @@ class Client:
     def doctor(self, clean: bool = False) -> dict[str, Any]:
         """Orphans of this system (processes, actors, records); ended with ``clean``."""
         return dict(call(self.controller.doctor.remote(clean)))
+
+    # -- farm (FarmManager) -------------------------------------------------------------
+    def nodes(self) -> list[dict[str, Any]]:
+        """Every node: machine_id, node_id, ip, node_class (its mode), alive, labels, tasks,
+        free cpu and memory (MB), pilot (None, or pid, state, since, jobs)."""
+        return list(call(read(self.controller.list_nodes).remote(), timeout=60))
+
+    def assign_node(
+        self, machine_id: str, mode: str, grace_s: float | None = None
+    ) -> dict[str, Any]:
+        """Make a node ``sync`` or ``async`` (starting, or stopping within ``grace_s``, its
+        pilot); returns once done: ``{machine_id, node_class, pilot, took_s, how}``."""
+        return dict(call(self.controller.assign_node.remote(machine_id, mode, grace_s)))
 
 
 def _follow(actor: Any, after: int, timeout: float | None) -> Iterator[dict[str, Any]]:

@@ -96,6 +96,7 @@ def cluster() -> Iterator[object]:
         initialize_head=True,
         head_node_args={"num_cpus": 2, "_system_config": SYSTEM_CONFIG},
     )
+    c.auth_mode = os.environ.get("RAY_AUTH_MODE") or "disabled"  # type: ignore[attr-defined]
     try:
         yield c
     finally:
@@ -131,10 +132,22 @@ class Farm:
     ) -> object:
         import ray
 
-        node = self.cluster.add_node(  # type: ignore[attr-defined]
-            num_cpus=num_cpus,
-            labels={"machine_id": machine_id, "node_class": node_class, **labels},
-        )
+        # A node speaks its head's authentication mode: ``connect`` may have turned token
+        # mode on in this process since the head started (``o2ctl.sdk._use_local_token``),
+        # and a raylet in token mode refuses the head's unauthenticated lease requests (no
+        # actor could ever be scheduled on it).
+        saved = os.environ.get("RAY_AUTH_MODE")
+        os.environ["RAY_AUTH_MODE"] = self.cluster.auth_mode  # type: ignore[attr-defined]
+        try:
+            node = self.cluster.add_node(  # type: ignore[attr-defined]
+                num_cpus=num_cpus,
+                labels={"machine_id": machine_id, "node_class": node_class, **labels},
+            )
+        finally:
+            if saved is None:
+                os.environ.pop("RAY_AUTH_MODE", None)
+            else:
+                os.environ["RAY_AUTH_MODE"] = saved
         self.nodes[machine_id] = node
         wait_for(
             lambda: any(

@@ -41,6 +41,9 @@ class EnvSettings:
     system_id: str = ""  # marks every process of this o2ctl system (O2CTL_SYSTEM)
     records_uri: str = ""  # where the durable records live (see o2ctl.config.records)
     control_node_id: str = ""  # the controller's node: environments and roles live there
+    task_overhead_mb: float = 55.0  # what a task costs the control plane (its actor, measured)
+    max_tasks_per_node: int = 0  # site limits (0: none)
+    max_tasks_per_environment: int = 0
 
 
 @dataclass
@@ -60,11 +63,15 @@ def parent_of(path: str) -> str:
 
 
 def update_roles(env: EnvironmentRuntime, entries: Iterable[TaskEntry]) -> None:
-    """One fire-and-forget batch per parent role with its tasks' new states."""
+    """One fire-and-forget batch per parent role with its tasks' new states.
+
+    The environment is the only sender of task states to roles, so the version a role sees
+    is the environment's own counter (``role_version``), never the task's: a task replaced
+    by a new one (RECOVER after a node loss) starts its own versions again from zero."""
     by_role: dict[str, list[tuple[str, str, int]]] = {}
     for e in entries:
         by_role.setdefault(parent_of(e.role_path), []).append(
-            (e.role_path, e.state.value, e.version)
+            (e.role_path, e.state.value, env.role_version())
         )
     for role, updates in by_role.items():
         actor = env.roles.get(role)

@@ -145,7 +145,11 @@ async def start_task(
         ).remote(p["task_id"], node["hostname"], env.settings.state_dir)
         try:
             snap = await _launch(env, actor, spec, p, me, my_name)
+        except asyncio.CancelledError:
+            raise  # a destroy cancelled the deploy: it ends this actor and its process
         except BaseException:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(actor.terminate.remote(env.settings.kill_grace_s), 15)
             with contextlib.suppress(Exception):
                 ray.kill(actor)
             raise
@@ -167,6 +171,7 @@ async def start_task(
         version=snap["version"],
         reused=p["reused"],
         log_path=snap.get("log_path", ""),
+        wants={k: v for k, v in dict(spec.wants or {}).items() if k in ("cpu", "memory")},
     )
 
 
@@ -229,16 +234,20 @@ class _Progress:
 
 async def deploy(env: EnvironmentRuntime) -> None:
     specs = deployable(env.workflow.root.tasks())
-    placements = await env.controller.place.remote(env.env_id, _requests(env))
+    placements = await env.controller.place.remote(env.env_id, _requests(env), env.reclaim)
     create_roles(env)
     progress = _Progress(env, len(specs))
-    results = await asyncio.gather(
-        *(
-            progress.track(_within(env, start_task(env, s, p)))
-            for s, p in zip(specs, placements, strict=True)
-        ),
-        return_exceptions=True,
-    )
+    try:
+        results = await asyncio.gather(
+            *(
+                progress.track(_within(env, start_task(env, s, p)))
+                for s, p in zip(specs, placements, strict=True)
+            ),
+            return_exceptions=True,
+        )
+    except asyncio.CancelledError:  # destroyed while deploying: the destroy sweeps our actors
+        await env.controller.unplace.remote(env.env_id, placements)
+        raise
     failures = [
         f"{s.role_path}: {reason(r)}"
         for s, r in zip(specs, results, strict=True)

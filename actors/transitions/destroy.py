@@ -93,12 +93,15 @@ async def destroy(
         with contextlib.suppress(Exception):
             ray.kill(actor)
     handled = {e.actor_name for e in env.tasks.values()}
-    await sweep_strays(env, handled | {naming.role_actor(env.env_id, p) for p in env.roles})
+    strays = await sweep_strays(
+        env, handled | {naming.role_actor(env.env_id, p) for p in env.roles}
+    )
+    swept = [n.rsplit("#", 1)[1] for n in strays if "#" in n]
     from actors.hooks import run_hooks
 
     problems += await run_hooks(env, "DESTROY")
     await env.controller.release_environment.remote(
-        env.env_id, [e.task_id for e in keep], [e.task_id for e in drop]
+        env.env_id, [e.task_id for e in keep], [e.task_id for e in drop] + swept
     )
     env.publish(
         Event(

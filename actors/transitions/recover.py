@@ -15,8 +15,9 @@ import contextlib
 from typing import TYPE_CHECKING, Any
 
 import ray
+from ray.exceptions import RayActorError
 
-from actors.reasons import reason
+from actors.reasons import reason, unwrap
 from actors.transitions.common import TaskEntry, fan_out, raise_if_failed, update_roles
 from actors.transitions.deploy import deployable_request, start_task
 from o2ctl.core.states import TaskState
@@ -29,20 +30,26 @@ async def _replace(env: EnvironmentRuntime, e: TaskEntry) -> str:
     try:
         snap: dict[str, Any] = await e.actor.restart.remote(env.settings.kill_grace_s)
     except Exception as exc:
-        e.state, e.error = (
-            TaskState.ERROR,
-            f"task {e.role_path} on {e.host}: restart failed: {reason(exc)}",
-        )
+        if _actor_gone(exc):  # its node is going away: place it again elsewhere
+            e.lost = e.lost or e.host
+            return ""
+        why = reason(exc)
+        e.state, e.error = TaskState.ERROR, f"task {e.role_path} on {e.host}: restart failed: {why}"
         return e.error
     e.state, e.version, e.pid, e.error = TaskState(snap["state"]), snap["version"], snap["pid"], ""
     return ""
 
 
+def _actor_gone(exc: BaseException) -> bool:
+    exc = unwrap(exc)
+    return isinstance(exc, RayActorError) or "not schedulable" in str(exc)
+
+
 async def _replace_lost(env: EnvironmentRuntime, lost: list[TaskEntry]) -> list[str]:
     """Place the tasks of a lost node again, on nodes that fit; new actors, new processes."""
-    requests = [deployable_request(e.spec) for e in lost]
+    requests = [{**deployable_request(e.spec), "avoid": [e.node_id]} for e in lost]
     try:
-        placements = await env.controller.place.remote(env.env_id, requests)
+        placements = await env.controller.place.remote(env.env_id, requests, env.reclaim)
     except Exception as exc:
         return [f"cannot place again the tasks lost with their node: {reason(exc)}"]
     started = await asyncio.gather(
@@ -74,6 +81,9 @@ async def recover(env: EnvironmentRuntime) -> None:
         if not e.lost and e.state in (TaskState.ERROR, TaskState.UNKNOWN, TaskState.DONE)
     ]
     errors += [m for m in await asyncio.gather(*(_replace(env, e) for e in broken)) if m]
+    gone = [e for e in broken if e.lost]  # found on a node that is going away
+    if gone:
+        errors += await _replace_lost(env, gone)
     running = [e for e in env.tasks.values() if e.state == TaskState.RUNNING]
     failures = await fan_out(env, "STOP", TaskState.CONFIGURED, only=running)
     configured = [e for e in env.tasks.values() if e.state == TaskState.CONFIGURED]

@@ -185,6 +185,19 @@ class ApiClient:
         r = self._call("CleanupTasks", pb.CleanupTasksRequest(taskIds=task_ids or []), self.timeout)
         return [t.taskId for t in r.killedTasks]
 
+    # -- nodes (the farm) ---------------------------------------------------------------
+    def nodes(self) -> list[dict[str, Any]]:
+        return [dicts.node(n) for n in self._call("GetNodes", pb.GetNodesRequest()).nodes]
+
+    def assign_node(
+        self, machine_id: str, mode: str, grace_s: float | None = None
+    ) -> dict[str, Any]:
+        """Make a node sync or async; returns once done (see ``Client.assign_node``)."""
+        request = pb.AssignNodeRequest(machineId=machine_id, mode=mode)
+        if grace_s is not None:
+            request.graceSeconds = grace_s
+        return dicts.assigned(self._call("AssignNode", request, self.timeout))
+
     # -- events -------------------------------------------------------------------------
     def events(
         self, env_id: str | None = None, after: int | None = None, timeout: float | None = None

@@ -135,6 +135,16 @@ def event(ev: pb.Event) -> dict[str, Any]:
     elif which == "roleEvent":
         r = ev.roleEvent
         out.update(kind="role", env_id=r.environmentId, path=r.rolePath, state=r.state)
+    elif which == "nodeEvent":
+        n = ev.nodeEvent
+        out.update(
+            kind="node",
+            path=n.machineId,
+            state=n.state,
+            event=n.event,
+            status=_STATUS[n.status],
+            error=n.error,
+        )
     elif which == "callEvent":
         c = ev.callEvent
         out.update(
@@ -146,3 +156,44 @@ def event(ev: pb.Event) -> dict[str, Any]:
             error=c.error,
         )
     return out
+
+
+def pilot(info: pb.PilotInfo, present: bool) -> dict[str, Any] | None:
+    """A node's pilot as in ``Client.nodes()`` rows (None: no pilot)."""
+    if not present:
+        return None
+    return {
+        "pid": info.pid or None,
+        "state": info.state,
+        "since": info.since or None,
+        "jobs": info.jobs if info.HasField("jobs") else None,
+        "restarts": info.restarts,
+    }
+
+
+def node(info: pb.NodeInfo) -> dict[str, Any]:
+    """A node row as ``Client.nodes()`` gives it."""
+    return {
+        "machine_id": info.machineId,
+        "node_id": info.nodeId,
+        "ip": info.ip,
+        "node_class": info.nodeClass,
+        "target": info.target,
+        "alive": info.alive,
+        "labels": dict(info.labels),
+        "tasks": info.tasks,
+        "cpu": info.cpu,
+        "memory": info.memory,
+        "pilot": pilot(info.pilot, info.HasField("pilot")),
+    }
+
+
+def assigned(reply: pb.AssignNodeReply) -> dict[str, Any]:
+    """What ``Client.assign_node`` answers."""
+    return {
+        "machine_id": reply.machineId,
+        "node_class": reply.nodeClass,
+        "pilot": pilot(reply.pilot, reply.HasField("pilot")),
+        "took_s": reply.tookSeconds,
+        "how": reply.how,
+    }

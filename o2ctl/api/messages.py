@@ -167,6 +167,17 @@ def event(record: Mapping[str, Any], lost: bool = False) -> pb.Event:
                 environmentId=env_id,
             )
         )
+    elif kind == "node":
+        out.nodeEvent.CopyFrom(
+            pb.Ev_NodeEvent(
+                machineId=record.get("path", ""),
+                state=record.get("state", ""),
+                event=record.get("event", ""),
+                status=status,
+                error=record.get("error", ""),
+                message=describe(record),
+            )
+        )
     elif kind == "call":
         out.callEvent.CopyFrom(
             pb.Ev_CallEvent(
@@ -178,6 +189,47 @@ def event(record: Mapping[str, Any], lost: bool = False) -> pb.Event:
             )
         )
     return out
+
+
+def pilot_info(pilot: Mapping[str, Any] | None) -> pb.PilotInfo | None:
+    """A node's pilot, from a node row's ``pilot`` (None: no pilot)."""
+    if not pilot:
+        return None
+    jobs = pilot.get("jobs")
+    return pb.PilotInfo(
+        pid=int(pilot.get("pid") or 0),
+        state=str(pilot.get("state") or ""),
+        since=float(pilot.get("since") or 0.0),
+        jobs=int(jobs) if isinstance(jobs, int) else None,
+        restarts=int(pilot.get("restarts") or 0),
+    )
+
+
+def node_info(row: Mapping[str, Any]) -> pb.NodeInfo:
+    """One node, from the controller's ``list_nodes`` row."""
+    return pb.NodeInfo(
+        machineId=row["machine_id"],
+        nodeId=row.get("node_id", ""),
+        ip=row.get("ip", ""),
+        nodeClass=row.get("node_class", ""),
+        target=row.get("target", ""),
+        alive=bool(row.get("alive")),
+        labels={str(k): str(v) for k, v in (row.get("labels") or {}).items()},
+        tasks=int(row.get("tasks") or 0),
+        cpu=float(row.get("cpu") or 0.0),
+        memory=float(row.get("memory") or 0.0),
+        pilot=pilot_info(row.get("pilot")),
+    )
+
+
+def assign_reply(result: Mapping[str, Any]) -> pb.AssignNodeReply:
+    return pb.AssignNodeReply(
+        machineId=result["machine_id"],
+        nodeClass=result.get("node_class", ""),
+        pilot=pilot_info(result.get("pilot")),
+        tookSeconds=float(result.get("took_s") or 0.0),
+        how=str(result.get("how") or ""),
+    )
 
 
 def describe(record: Mapping[str, Any]) -> str:

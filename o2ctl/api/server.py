@@ -258,6 +258,31 @@ class ControlServicer(pb_grpc.ControlServicer):
             runningTasks=[messages.short_task(t) for t in before if t["task_id"] not in ended],
         )
 
+    # -- nodes (the farm) ---------------------------------------------------------------
+    @rpc()
+    async def GetNodes(
+        self, request: pb.GetNodesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetNodesReply:
+        rows = await self._ask(self.controller.list_nodes.remote(), context)
+        return pb.GetNodesReply(nodes=[messages.node_info(r) for r in rows])
+
+    @rpc()
+    async def AssignNode(
+        self, request: pb.AssignNodeRequest, context: grpc.aio.ServicerContext
+    ) -> pb.AssignNodeReply:
+        if not request.machineId:
+            raise BadRequest("machineId is empty: name a node (o2ctl node list)")
+        if request.mode not in ("sync", "async"):
+            raise BadRequest(f"mode is {request.mode[:40]!r}: expected sync or async")
+        grace = request.graceSeconds if request.HasField("graceSeconds") else None
+        if grace is not None and not 0.0 <= grace <= 3600.0:
+            raise BadRequest(f"graceSeconds is {grace:g}: expected 0 to 3600")
+        result = await self._ask(
+            self.controller.assign_node.remote(request.machineId, request.mode, grace), context
+        )
+        log.info("node %s assigned %s (%s)", request.machineId, request.mode, result.get("how"))
+        return messages.assign_reply(result)
+
     # -- roles and templates ------------------------------------------------------------
     @rpc()
     async def GetRoles(

@@ -64,6 +64,9 @@ def create(
         typer.Option("--extra-vars", "-e", help="key=value or path.to.role:key=value (repeatable)"),
     ] = None,
     no_configure: Annotated[bool, typer.Option("--no-configure", help="stop at DEPLOYED")] = False,
+    reclaim: Annotated[
+        bool, typer.Option("--reclaim", help="take async nodes (stopping their pilots) if needed")
+    ] = False,
     address: Address = None,
     output: Output = OutputFormat.text,
 ) -> None:
@@ -82,6 +85,16 @@ def create(
         tasks: dict[str, Any] = {}
 
         def show(step: Step) -> None:
+            if not tasks and output is not OutputFormat.json:  # the id, from the first second
+                console.print(
+                    f"environment [bold]{step.env_id}[/]: deploying {step.total} tasks "
+                    f"(cancel with: o2ctl env destroy {step.env_id})"
+                )
+            if step.phase.startswith("RECLAIM"):
+                if step.finished:
+                    console.print(f"reclaimed async node {step.phase.split()[1]} (pilot stopped)")
+                tasks.setdefault(step.phase, None)
+                return
             if step.phase not in tasks:
                 tasks[step.phase] = bar.add_task(
                     f"{step.phase.lower()} {step.env_id}", total=step.total
@@ -89,7 +102,11 @@ def create(
             bar.update(tasks[step.phase], completed=step.done, total=step.total)
 
         env = c.create_environment(
-            workflow, vars=user_vars, auto_configure=not no_configure, progress=show
+            workflow,
+            vars=user_vars,
+            auto_configure=not no_configure,
+            progress=show,
+            reclaim=reclaim,
         )
     summary = env.summary()
     if output is OutputFormat.json:

@@ -2,9 +2,10 @@
 
 ``ray stop`` would stop every Ray on the machine (a notebook's, a test run's); ``down``
 stops only the processes of the cluster ``up`` started: those of its session (found from
-the process that listens on its GCS port) and those pointed at its GCS address. The address
-is remembered in the state directory, so later commands reach that cluster without
-``--address``.
+the process that listens on its GCS port) and those pointed at its GCS address, which
+include the extra nodes of a development farm (``up --nodes``, see ``devfarm``), and then
+the pilots of that cluster. The address and the farm's nodes are remembered in the state
+directory, so later commands reach that cluster without ``--address``.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import json
 import os
 import re
 import signal
-import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 
+from o2ctl.cli import devfarm
 from o2ctl.config import state_dir
 
 CLUSTER_FILE = "cluster.json"
@@ -29,13 +31,14 @@ def _file() -> Path:
     return Path(state_dir()) / CLUSTER_FILE
 
 
-def remember(address: str) -> None:
+def remember(address: str, nodes: list[tuple[str, str]] | None = None) -> None:
     path = _file()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"address": address, "session": session_of(address)}))
+    farm = [{"machine_id": m, "mode": mode} for m, mode in nodes or ()]
+    path.write_text(json.dumps({"address": address, "session": session_of(address), "nodes": farm}))
 
 
-def remembered() -> dict[str, str] | None:
+def remembered() -> dict[str, Any] | None:
     try:
         data = json.loads(_file().read_text())
     except (OSError, ValueError):
@@ -77,7 +80,8 @@ def processes(address: str, session: str | None) -> list[psutil.Process]:
 
 
 def stop(address: str, session: str | None, grace_s: float = 10.0) -> int:
-    """SIGTERM the cluster's processes, SIGKILL what is left after ``grace_s``."""
+    """SIGTERM the cluster's processes, SIGKILL what is left after ``grace_s``; then its
+    pilots (stopped last: no pilot actor is left to start one again)."""
     procs = processes(address, session)
     for p in procs:
         with contextlib.suppress(psutil.Error):
@@ -87,5 +91,4 @@ def stop(address: str, session: str | None, grace_s: float = 10.0) -> int:
         with contextlib.suppress(psutil.Error):
             p.kill()
     psutil.wait_procs(alive, timeout=5)
-    time.sleep(0)
-    return len(procs)
+    return len(procs) + devfarm.stop_pilots(address, grace_s)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from actors.errors import NotFound
+from actors.errors import ControlError, NotFound
 from o2ctl.api.client import ApiClient
 
 
@@ -54,7 +54,10 @@ class RemoteClient:
         vars: dict[str, Any] | None = None,
         auto_configure: bool = True,
         progress: Callable[[Any], None] | None = None,
+        reclaim: bool = False,
     ) -> RemoteEnvironment:
+        if reclaim:
+            raise ControlError("--reclaim is not offered over the Control API: use --address")
         summary = self.api.create_environment(workflow, vars, auto_configure)
         return RemoteEnvironment(self.api, summary["env_id"])
 
@@ -74,3 +77,11 @@ class RemoteClient:
 
     def info(self) -> dict[str, Any]:
         return self.api.info()
+
+    def nodes(self) -> list[dict[str, Any]]:
+        return self.api.nodes()
+
+    def assign_node(
+        self, machine_id: str, mode: str, grace_s: float | None = None
+    ) -> dict[str, Any]:
+        return self.api.assign_node(machine_id, mode, grace_s)

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from o2ctl.cli import localray
+from o2ctl.cli import devfarm, localray
 from o2ctl.cli.common import console, print_json
 
 app = typer.Typer(help="A local o2ctl system.")
@@ -63,8 +63,16 @@ def up(
     api_port: Annotated[
         int, typer.Option(help="Control API port on 127.0.0.1 (0: any free one; -1: no API)")
     ] = 0,
+    nodes: Annotated[
+        str | None,
+        typer.Option(
+            help="a development farm: one more Ray node per MACHINE_ID[:sync|async], "
+            "comma-separated (e.g. flp1:sync,flp2:sync,epn1:async)"
+        ),
+    ] = None,
 ) -> None:
     """Start a local o2ctl system: a Ray head with its dashboard, the controller, the API."""
+    farm = _farm(nodes)
     cmd = [_ray_cli(), "start", "--head", "--port", str(port), "--dashboard-host", "127.0.0.1"]
     cmd += ["--dashboard-port", str(dashboard_port), "--disable-usage-stats"]
     if num_cpus is not None:
@@ -75,7 +83,9 @@ def up(
         raise RuntimeError(f"ray start failed: {said.strip()[-400:]}")
     found = re.search(r"--address='([^']+)'", said)
     address = found.group(1) if found else f"127.0.0.1:{port}"
-    localray.remember(address)
+    localray.remember(address, farm)
+    for machine_id, mode in farm:  # farm (devfarm): the extra nodes, before the controller
+        devfarm.start_node(_ray_cli(), address, machine_id, mode)
     from o2ctl.sdk import connect
 
     info = connect(address, start=True).info()
@@ -84,10 +94,21 @@ def up(
 
         endpoint, _ = start_api(port=api_port)
         console.print(f"Control API at {endpoint} (token in the state directory's api-token)")
+    if farm:
+        console.print("farm nodes: " + ", ".join(f"{m} ({mode})" for m, mode in farm))
     console.print(
         f"o2ctl is up at {address}: controller ready ({info['environments']} environments); "
-        f"Ray dashboard at http://127.0.0.1:{dashboard_port}"
+        + devfarm.dashboard_hint(f"http://127.0.0.1:{dashboard_port}", _ray_cli())
     )
+
+
+def _farm(nodes: str | None) -> list[tuple[str, str]]:
+    from o2ctl.core.farm import FarmError
+
+    try:
+        return devfarm.parse_nodes(nodes) if nodes else []
+    except FarmError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--nodes") from None
 
 
 def down(address: Address = None) -> None:
@@ -119,11 +140,15 @@ def down(address: Address = None) -> None:
 def demo(
     processors: Annotated[int, typer.Option("--processors", "-n", help="processors")] = 4,
     seconds: Annotated[float, typer.Option(help="seconds of data taking per run")] = 2.0,
+    nodes: Annotated[
+        str | None,
+        typer.Option(help="run on a private farm: MACHINE_ID[:sync|async],... (see `up`)"),
+    ] = None,
 ) -> None:
     """Run the example pipeline through its lifecycle on a private local Ray."""
     from o2ctl.demo import run_demo
 
-    raise typer.Exit(run_demo(processors, seconds, say=console.print))
+    raise typer.Exit(run_demo(processors, seconds, say=console.print, nodes=_farm(nodes)))
 
 
 def status(

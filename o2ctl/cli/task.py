@@ -1,8 +1,8 @@
-"""``o2ctl task list|clean`` and ``o2ctl node list``: what runs where, and the idle pool.
+"""``o2ctl task list|clean``: what runs where, and the idle pool.
 
 ``task list`` shows every task the controller knows, in an environment or idle in the
 pool (with its process id, host and log file); ``task clean`` ends idle tasks (all, or the
-ids given). ``node list`` shows the nodes with the attributes placement uses.
+ids given). The nodes themselves are ``o2ctl node`` (``o2ctl.cli.node``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from o2ctl.cli.env import badge
 from o2ctl.cli.system import Address, client
 
 app = typer.Typer(help="Tasks: list them, clean idle ones.")
-node_app = typer.Typer(help="Nodes of the cluster.")
 
 
 @app.command("list")
@@ -55,31 +54,3 @@ def clean(
         print_json({"ended": ended})
         return
     console.print(f"ended {len(ended)} idle task(s)")
-
-
-@node_app.command("list")
-def node_list(address: Address = None, output: Output = OutputFormat.text) -> None:
-    """Nodes with their attributes (machine_id, machine_type, node_class)."""
-    from dataclasses import asdict
-
-    import ray
-
-    from actors.cluster import node_info
-
-    client(address)
-    nodes = [asdict(node_info(n)) for n in ray.nodes()]  # type: ignore[no-untyped-call]
-    if output is OutputFormat.json:
-        print_json(nodes)
-        return
-    table = Table("node id", "host", "ip", "class", "attributes", "alive", box=None)
-    for n in nodes:
-        attrs = ", ".join(f"{k}={v}" for k, v in n["attributes"].items())
-        table.add_row(
-            n["node_id"][:12],
-            n["hostname"],
-            n["ip"],
-            n["attributes"].get("node_class", "sync"),
-            attrs,
-            str(n["alive"]),
-        )
-    console.print(table)

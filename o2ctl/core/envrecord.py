@@ -45,6 +45,7 @@ class TaskRecord:
     reused: bool = False
     log_path: str = ""
     ports: dict[str, int] = field(default_factory=dict)  # channel ports held, by purpose
+    wants: dict[str, Any] = field(default_factory=dict)  # cpu, memory: what it takes on its node
     lost: str = ""  # the node it was on, when that node was lost
 
     @property
@@ -63,6 +64,7 @@ class TaskRecord:
         kwargs = {k: v for k, v in raw.items() if k in known}
         kwargs["state"] = TaskState(raw.get("state", "UNKNOWN"))
         kwargs["ports"] = {str(k): int(v) for k, v in (raw.get("ports") or {}).items()}
+        kwargs["wants"] = dict(raw.get("wants") or {})
         return kwargs
 
 
@@ -76,6 +78,7 @@ class EnvRecord:
     user_vars: dict[str, str] = field(default_factory=dict)
     excluded: list[str] = field(default_factory=list)
     detectors: list[str] = field(default_factory=list)
+    reclaim: bool = False  # a deploy may reclaim async nodes
     created: float = 0.0
     state: str = EnvState.STANDBY.value
     busy: str = ""

@@ -16,7 +16,7 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Kind = Literal["environment", "role", "task", "transition", "call"]
+Kind = Literal["environment", "role", "task", "transition", "call", "node"]
 Status = Literal["STARTED", "ONGOING", "DONE_OK", "DONE_ERROR", ""]
 
 

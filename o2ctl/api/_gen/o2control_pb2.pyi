@@ -35,12 +35,13 @@ class SubscribeRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ..., envId: _Optional[str] = ..., after: _Optional[int] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("timestamp", "environmentEvent", "taskEvent", "roleEvent", "callEvent", "seq", "eventsLost")
+    __slots__ = ("timestamp", "environmentEvent", "taskEvent", "roleEvent", "callEvent", "nodeEvent", "seq", "eventsLost")
     TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
     ENVIRONMENTEVENT_FIELD_NUMBER: _ClassVar[int]
     TASKEVENT_FIELD_NUMBER: _ClassVar[int]
     ROLEEVENT_FIELD_NUMBER: _ClassVar[int]
     CALLEVENT_FIELD_NUMBER: _ClassVar[int]
+    NODEEVENT_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     EVENTSLOST_FIELD_NUMBER: _ClassVar[int]
     timestamp: str
@@ -48,9 +49,10 @@ class Event(_message.Message):
     taskEvent: Ev_TaskEvent
     roleEvent: Ev_RoleEvent
     callEvent: Ev_CallEvent
+    nodeEvent: Ev_NodeEvent
     seq: int
     eventsLost: bool
-    def __init__(self, timestamp: _Optional[str] = ..., environmentEvent: _Optional[_Union[Ev_EnvironmentEvent, _Mapping]] = ..., taskEvent: _Optional[_Union[Ev_TaskEvent, _Mapping]] = ..., roleEvent: _Optional[_Union[Ev_RoleEvent, _Mapping]] = ..., callEvent: _Optional[_Union[Ev_CallEvent, _Mapping]] = ..., seq: _Optional[int] = ..., eventsLost: _Optional[bool] = ...) -> None: ...
+    def __init__(self, timestamp: _Optional[str] = ..., environmentEvent: _Optional[_Union[Ev_EnvironmentEvent, _Mapping]] = ..., taskEvent: _Optional[_Union[Ev_TaskEvent, _Mapping]] = ..., roleEvent: _Optional[_Union[Ev_RoleEvent, _Mapping]] = ..., callEvent: _Optional[_Union[Ev_CallEvent, _Mapping]] = ..., nodeEvent: _Optional[_Union[Ev_NodeEvent, _Mapping]] = ..., seq: _Optional[int] = ..., eventsLost: _Optional[bool] = ...) -> None: ...
 
 class Ev_EnvironmentEvent(_message.Message):
     __slots__ = ("environmentId", "state", "currentRunNumber", "error", "message", "transition", "transitionStatus")
@@ -121,6 +123,22 @@ class Ev_CallEvent(_message.Message):
     environmentId: str
     hookPoint: str
     def __init__(self, path: _Optional[str] = ..., callStatus: _Optional[_Union[OpStatus, str]] = ..., error: _Optional[str] = ..., environmentId: _Optional[str] = ..., hookPoint: _Optional[str] = ...) -> None: ...
+
+class Ev_NodeEvent(_message.Message):
+    __slots__ = ("machineId", "state", "event", "status", "error", "message")
+    MACHINEID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    machineId: str
+    state: str
+    event: str
+    status: OpStatus
+    error: str
+    message: str
+    def __init__(self, machineId: _Optional[str] = ..., state: _Optional[str] = ..., event: _Optional[str] = ..., status: _Optional[_Union[OpStatus, str]] = ..., error: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class GetFrameworkInfoRequest(_message.Message):
     __slots__ = ()
@@ -486,3 +504,84 @@ class GetWorkflowTemplatesReply(_message.Message):
     WORKFLOWTEMPLATES_FIELD_NUMBER: _ClassVar[int]
     workflowTemplates: _containers.RepeatedCompositeFieldContainer[WorkflowTemplateInfo]
     def __init__(self, workflowTemplates: _Optional[_Iterable[_Union[WorkflowTemplateInfo, _Mapping]]] = ...) -> None: ...
+
+class GetNodesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class PilotInfo(_message.Message):
+    __slots__ = ("pid", "state", "since", "jobs", "restarts")
+    PID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    RESTARTS_FIELD_NUMBER: _ClassVar[int]
+    pid: int
+    state: str
+    since: float
+    jobs: int
+    restarts: int
+    def __init__(self, pid: _Optional[int] = ..., state: _Optional[str] = ..., since: _Optional[float] = ..., jobs: _Optional[int] = ..., restarts: _Optional[int] = ...) -> None: ...
+
+class NodeInfo(_message.Message):
+    __slots__ = ("machineId", "nodeId", "ip", "nodeClass", "target", "alive", "labels", "tasks", "cpu", "memory", "pilot")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    MACHINEID_FIELD_NUMBER: _ClassVar[int]
+    NODEID_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
+    NODECLASS_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    ALIVE_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    CPU_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_FIELD_NUMBER: _ClassVar[int]
+    PILOT_FIELD_NUMBER: _ClassVar[int]
+    machineId: str
+    nodeId: str
+    ip: str
+    nodeClass: str
+    target: str
+    alive: bool
+    labels: _containers.ScalarMap[str, str]
+    tasks: int
+    cpu: float
+    memory: float
+    pilot: PilotInfo
+    def __init__(self, machineId: _Optional[str] = ..., nodeId: _Optional[str] = ..., ip: _Optional[str] = ..., nodeClass: _Optional[str] = ..., target: _Optional[str] = ..., alive: _Optional[bool] = ..., labels: _Optional[_Mapping[str, str]] = ..., tasks: _Optional[int] = ..., cpu: _Optional[float] = ..., memory: _Optional[float] = ..., pilot: _Optional[_Union[PilotInfo, _Mapping]] = ...) -> None: ...
+
+class GetNodesReply(_message.Message):
+    __slots__ = ("nodes",)
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    nodes: _containers.RepeatedCompositeFieldContainer[NodeInfo]
+    def __init__(self, nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ...) -> None: ...
+
+class AssignNodeRequest(_message.Message):
+    __slots__ = ("machineId", "mode", "graceSeconds")
+    MACHINEID_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    GRACESECONDS_FIELD_NUMBER: _ClassVar[int]
+    machineId: str
+    mode: str
+    graceSeconds: float
+    def __init__(self, machineId: _Optional[str] = ..., mode: _Optional[str] = ..., graceSeconds: _Optional[float] = ...) -> None: ...
+
+class AssignNodeReply(_message.Message):
+    __slots__ = ("machineId", "nodeClass", "pilot", "tookSeconds", "how")
+    MACHINEID_FIELD_NUMBER: _ClassVar[int]
+    NODECLASS_FIELD_NUMBER: _ClassVar[int]
+    PILOT_FIELD_NUMBER: _ClassVar[int]
+    TOOKSECONDS_FIELD_NUMBER: _ClassVar[int]
+    HOW_FIELD_NUMBER: _ClassVar[int]
+    machineId: str
+    nodeClass: str
+    pilot: PilotInfo
+    tookSeconds: float
+    how: str
+    def __init__(self, machineId: _Optional[str] = ..., nodeClass: _Optional[str] = ..., pilot: _Optional[_Union[PilotInfo, _Mapping]] = ..., tookSeconds: _Optional[float] = ..., how: _Optional[str] = ...) -> None: ...

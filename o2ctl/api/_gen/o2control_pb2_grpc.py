@@ -94,6 +94,16 @@ class ControlStub:
                 request_serializer=o2control__pb2.Empty.SerializeToString,
                 response_deserializer=o2control__pb2.GetActiveDetectorsReply.FromString,
                 _registered_method=True)
+        self.GetNodes = channel.unary_unary(
+                '/o2control.Control/GetNodes',
+                request_serializer=o2control__pb2.GetNodesRequest.SerializeToString,
+                response_deserializer=o2control__pb2.GetNodesReply.FromString,
+                _registered_method=True)
+        self.AssignNode = channel.unary_unary(
+                '/o2control.Control/AssignNode',
+                request_serializer=o2control__pb2.AssignNodeRequest.SerializeToString,
+                response_deserializer=o2control__pb2.AssignNodeReply.FromString,
+                _registered_method=True)
         self.Subscribe = channel.unary_stream(
                 '/o2control.Control/Subscribe',
                 request_serializer=o2control__pb2.SubscribeRequest.SerializeToString,
@@ -178,8 +188,24 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetNodes(self, request, context):
+        """The farm's nodes: each with its mode (sync or async), free capacity and pilot job.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AssignNode(self, request, context):
+        """Make a node async (a pilot job starts there; refused while an environment has tasks
+        on it) or sync (its pilot is stopped: SIGTERM, the grace period, then SIGKILL).
+        Returns once done: the pilot runs, or nothing of it is left.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Subscribe(self, request, context):
-        """Every environment, role, task and call state change, in order, as it happens.
+        """Every environment, role, task, call and node state change, in order, as it happens.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -247,6 +273,16 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.GetActiveDetectors,
                     request_deserializer=o2control__pb2.Empty.FromString,
                     response_serializer=o2control__pb2.GetActiveDetectorsReply.SerializeToString,
+            ),
+            'GetNodes': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetNodes,
+                    request_deserializer=o2control__pb2.GetNodesRequest.FromString,
+                    response_serializer=o2control__pb2.GetNodesReply.SerializeToString,
+            ),
+            'AssignNode': grpc.unary_unary_rpc_method_handler(
+                    servicer.AssignNode,
+                    request_deserializer=o2control__pb2.AssignNodeRequest.FromString,
+                    response_serializer=o2control__pb2.AssignNodeReply.SerializeToString,
             ),
             'Subscribe': grpc.unary_stream_rpc_method_handler(
                     servicer.Subscribe,
@@ -578,6 +614,60 @@ class Control:
             '/o2control.Control/GetActiveDetectors',
             o2control__pb2.Empty.SerializeToString,
             o2control__pb2.GetActiveDetectorsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetNodes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/o2control.Control/GetNodes',
+            o2control__pb2.GetNodesRequest.SerializeToString,
+            o2control__pb2.GetNodesReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AssignNode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/o2control.Control/AssignNode',
+            o2control__pb2.AssignNodeRequest.SerializeToString,
+            o2control__pb2.AssignNodeReply.FromString,
             options,
             channel_credentials,
             insecure,
