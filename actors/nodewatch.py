@@ -4,7 +4,8 @@ The controller's farm (``actors.farm``) reads Ray's node table once a second; th
 looks at that table after it. When a node that was alive is dead or gone, every environment
 with tasks on it is told (``nodes_lost``): those tasks are marked lost and the environment
 goes to ERROR naming the node and the tasks; RECOVER places them again on other fitting
-nodes. Idle tasks on the node leave the pool. The loop never dies on one failed pass: it says so and goes on.
+nodes. Idle tasks on the node leave the pool. The loop never dies on one failed pass: it
+says so and goes on.
 """
 
 from __future__ import annotations
