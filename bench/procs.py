@@ -76,9 +76,7 @@ def control_pids(env: Any) -> dict[str, list[int]]:
     tasks = task_actor_pids()
     return {
         "env": [
-            int(a.pid)
-            for a in live_actors("Environment")
-            if a.pid and a.name == f"env:{env.id}"
+            int(a.pid) for a in live_actors("Environment") if a.pid and a.name == f"env:{env.id}"
         ],
         "controller": [int(a.pid) for a in live_actors("Controller") if a.pid],
         "task actors": [tasks[t["task_id"]] for t in env.tasks if t["task_id"] in tasks],

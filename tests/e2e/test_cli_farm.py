@@ -131,11 +131,6 @@ def test_bad_nodes_are_a_usage_error_and_start_nothing(cli: Any, tmp_path: Any) 
 
 
 @pytest.mark.timeout(600)
-@pytest.mark.xfail(
-    strict=True,
-    reason="ports are reserved per Ray node on this branch: two nodes on one machine collide "
-    "at CONFIGURE; the lead's per-host allocation (main e2190d5) fixes it (then drop this mark)",
-)
 def test_demo_on_a_private_farm_shows_where_each_task_runs(tmp_path: Any) -> None:
     proc = subprocess.run(
         [
