@@ -60,6 +60,8 @@ class Expander(Protocol):
 
     def count(self, where: Where, role: str) -> None: ...
 
+    def tick(self) -> None: ...
+
     def specials(self, role_path: str, task_class: str) -> dict[str, str]: ...
 
 
@@ -142,8 +144,8 @@ def begin_role(
         with located(line=common.lines.get("enabled")):
             if not is_enabled(common.enabled, env):
                 return None
-        scope.add("defaults", evaluate_vars(common.defaults, env, file))
-        scope.add("vars", evaluate_vars(common.vars, env, file))
+        scope.add("defaults", evaluate_vars(common.defaults, env, file, ex.tick))
+        scope.add("vars", evaluate_vars(common.vars, env, file, ex.tick))
         with located(line=common.lines.get("name")):
             name = render_text(common.name, env).strip()
             if not name or _BAD_NAME.search(name):
@@ -174,10 +176,17 @@ def is_enabled(raw: object, env: Env) -> bool:
     return to_bool(render(raw, env), "enabled", default=True)
 
 
-def evaluate_vars(block: VarBlock, env: Env, file: str) -> dict[str, object]:
-    """Render a ``defaults``/``vars`` block in ``env`` (which does not see the block)."""
+def evaluate_vars(
+    block: VarBlock, env: Env, file: str, tick: Callable[[], None] | None = None
+) -> dict[str, object]:
+    """Render a ``defaults``/``vars`` block in ``env`` (which does not see the block).
+
+    ``tick`` is called once per variable (the expansion's budget meter).
+    """
     result: dict[str, object] = {}
     for name, raw in block.values.items():
+        if tick is not None:
+            tick()
         with located(file=file, line=block.lines.get(name)):
             result[name] = render(raw, env)
     return result
