@@ -28,6 +28,7 @@ from actors import naming
 from actors.cluster import NodeCache, port_is_free
 from actors.environment import EnvironmentActor
 from actors.errors import ControlError, DetectorBusy, NotFound
+from actors.expansion import expand_for_controller
 from actors.registry import TaskRegistry
 from actors.transitions.common import EnvSettings
 from o2ctl.core.errors import InvalidWorkflow
@@ -118,7 +119,7 @@ class ControllerRuntime:
         user_vars = {str(k): str(v) for k, v in (user_vars or {}).items()}
         env_id = new_id()
         try:
-            expanded = await asyncio.to_thread(self._expand, workflow, user_vars, env_id)
+            expanded = await expand_for_controller(self, workflow, user_vars, env_id)
         except Exception as exc:
             raise InvalidWorkflow(str(exc)) from None
         detectors = parse_detectors(expanded.variables.get("detectors"))
