@@ -26,6 +26,7 @@ from o2ctl.templates.convert import to_text
 from o2ctl.templates.errors import TemplateError
 from o2ctl.templates.finalize import finalize
 from o2ctl.templates.helpers import IntegrationContext
+from o2ctl.templates.locks import Locks
 from o2ctl.templates.model import ExpandedWorkflow
 from o2ctl.templates.parsing import Where
 from o2ctl.templates.roles import AggregatorRole, parse_role
@@ -86,6 +87,7 @@ class Expansion:
         self.placement = {
             name: to_text(builtins.get(name, placeholder(name))) for name in PLACEMENT_VARS
         }
+        self.locks = Locks()
         self.tasks: dict[str, TaskTemplate] = {}
         self.workflows: dict[str, tuple[AggregatorRole, str]] = {}
 
@@ -114,6 +116,8 @@ class Expansion:
             template = self.tasks[ref] = _parse_task(text.text, text.origin)
             for warning in template.warnings:
                 self.warn(warning)
+            if template.locked:
+                self.lock(template.locked, Where(text.origin, template.locked_line))
         return template
 
     def workflow(self, ref: str, where: Where | None, role: str) -> tuple[AggregatorRole, str]:
@@ -153,6 +157,9 @@ class Expansion:
 
     def tick(self) -> None:
         self.meter.tick()
+
+    def lock(self, names: tuple[str, ...], where: Where) -> None:
+        self.locks.add(names, where)
 
     def specials(self, role_path: str, task_class: str) -> dict[str, str]:
         return {**self.placement, "task_class_name": task_class, "task_parent_role": role_path}
@@ -232,6 +239,7 @@ def _expand(
     if not drafts:
         raise TemplateError("the root role is disabled", file=origin, line=root.where.line)
     tree = finalize(drafts[0], ex, context)
+    ex.locks.check(users)
     for key in sorted(set(ex.targeted) - ex.targets_used):
         ex.warn(f"user vars for {key!r} target no role of the expanded tree")
     stem = workflow.rpartition("/")[2].partition("@")[0].removesuffix(".yaml")

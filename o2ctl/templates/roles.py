@@ -19,6 +19,7 @@ from o2ctl.templates.channels import render_decls
 from o2ctl.templates.convert import to_int, to_list, to_text
 from o2ctl.templates.errors import TemplateError, located
 from o2ctl.templates.fields import names_used, render
+from o2ctl.templates.locks import parse_locked
 from o2ctl.templates.model import Constraint, RoleKind
 from o2ctl.templates.parsing import (
     Where,
@@ -56,6 +57,7 @@ COMMON_KEYS = (
     "connect",
     "bind",
     "description",
+    "locked",
 )
 
 
@@ -80,6 +82,7 @@ class RoleTemplate(ABC):
             connect=check_channels(doc, "connect", file, self.name),
             bind=check_channels(doc, "bind", file, self.name),
             lines=dict(doc.key_lines),
+            locked=parse_locked(doc, file, self.name),
         )
         warnings += unknown_keys(doc, (*COMMON_KEYS, self.kind, "for"), f"role {self.name}", file)
 
@@ -184,6 +187,8 @@ class IncludeRole(RoleTemplate):
         env = RoleEnv(scope, state.frame.parent, ex.integration, ex.warn)
         env.this = state.frame
         common, file = sub.common, sub.where.file
+        if common.locked:
+            ex.lock(common.locked, Where(file, common.lines.get("locked", sub.where.line)))
         with located(file=file, line=sub.where.line):
             if not is_enabled(common.enabled, env):
                 return None

@@ -62,6 +62,8 @@ class Expander(Protocol):
 
     def tick(self) -> None: ...
 
+    def lock(self, names: tuple[str, ...], where: Where) -> None: ...
+
     def specials(self, role_path: str, task_class: str) -> dict[str, str]: ...
 
 
@@ -125,6 +127,7 @@ class Common:
     connect: YList | None
     bind: YList | None
     lines: Mapping[str, int] = field(default_factory=dict)  # line of each key
+    locked: tuple[str, ...] = ()  # variables a user may not set (``locks``)
 
 
 def begin_role(
@@ -140,6 +143,8 @@ def begin_role(
     env = RoleEnv(scope, parent, ex.integration, ex.warn)
     label = _join(parent.path, to_text(common.name))
     file, line = common.where.file, common.where.line
+    if common.locked:
+        ex.lock(common.locked, Where(file, common.lines.get("locked", line)))
     with located(file=file, line=line, role=label):
         with located(line=common.lines.get("enabled")):
             if not is_enabled(common.enabled, env):
