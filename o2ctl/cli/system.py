@@ -56,9 +56,12 @@ def _ray_cli() -> str:
     return own if os.path.exists(own) else (shutil.which("ray") or "ray")
 
 
+DEFAULT_GCS_PORT = 6379
+
+
 def up(
     num_cpus: Annotated[int | None, typer.Option(help="CPUs Ray may use")] = None,
-    port: Annotated[int, typer.Option(help="Ray GCS port")] = 6379,
+    port: Annotated[int | None, typer.Option(help="Ray GCS port (default 6379)")] = None,
     dashboard_port: Annotated[int, typer.Option(help="Ray dashboard port")] = 8265,
     api_port: Annotated[
         int, typer.Option(help="Control API port on 127.0.0.1 (0: any free one; -1: no API)")
@@ -77,6 +80,7 @@ def up(
     if running is not None:
         _serve(running, api_port, f"o2ctl is already up at {running}", fresh=False, asked=port)
         return
+    port = DEFAULT_GCS_PORT if port is None else port
     taken = upstate.port_taken(port)
     if taken:
         raise ControlError(taken)
