@@ -34,6 +34,7 @@ from actors.cluster import NodeCache, pinned, port_is_free
 from actors.environment import EnvironmentActor
 from actors.envstore import ENVIRONMENTS, forget, save_workflow
 from actors.errors import AdmissionRefused, ControlError, DetectorBusy, NotFound, Restarting
+from actors.expansion import expand_for_controller
 from actors.farm import FarmManager
 from actors.farmnodes import split_settings
 from actors.nodewatch import NodeWatch
@@ -158,7 +159,7 @@ class ControllerRuntime:
         user_vars = {str(k): str(v) for k, v in (user_vars or {}).items()}
         env_id = new_id()
         try:
-            expanded = await asyncio.to_thread(self._expand, workflow, user_vars, env_id)
+            expanded = await expand_for_controller(self, workflow, user_vars, env_id)
         except Exception as exc:
             raise InvalidWorkflow(str(exc)) from None
         detectors = parse_detectors(expanded.variables.get("detectors"))

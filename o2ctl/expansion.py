@@ -14,6 +14,7 @@ from typing import Any
 
 from o2ctl.config import ConfigRepository, RepositoryManager, RuntimeStore
 from o2ctl.templates import ExpandedWorkflow, IntegrationContext, expand_workflow
+from o2ctl.templates.budget import DEFAULT_BUDGET, Budget
 
 
 def expand_for_environment(
@@ -24,6 +25,7 @@ def expand_for_environment(
     *,
     repo: ConfigRepository | None = None,
     builtins: Mapping[str, Any] | None = None,
+    budget: Budget = DEFAULT_BUDGET,
 ) -> ExpandedWorkflow:
     source, name = repos.source_for(workflow, repo)
     runtime = store.show().get("runtime")
@@ -34,4 +36,5 @@ def expand_for_environment(
         builtins={**store.global_defaults(), **(builtins or {})},
         global_vars=store.global_vars(),
         integration=IntegrationContext(runtime=runtime if isinstance(runtime, dict) else None),
+        budget=budget,
     )

@@ -93,6 +93,14 @@ _STATUS = {
 }
 
 
+WARNING_MARK = " warning: "  # how ``Event.describe`` writes a warning into the message
+
+
+def _warning(message: str) -> dict[str, str]:
+    """An expansion warning carried in an environment event's message, as the SDK's detail."""
+    return {"warning": message.split(WARNING_MARK, 1)[1]} if WARNING_MARK in message else {}
+
+
 def event(ev: pb.Event) -> dict[str, Any]:
     """An event record as ``Client.events()`` yields it (``lost``: events dropped before)."""
     out: dict[str, Any] = {
@@ -118,7 +126,7 @@ def event(ev: pb.Event) -> dict[str, Any]:
             event=e.transition,
             status=_STATUS[e.transitionStatus],
             error=e.error,
-            detail={"run_number": e.currentRunNumber or None},
+            detail={"run_number": e.currentRunNumber or None, **_warning(e.message)},
         )
     elif which == "taskEvent":
         t = ev.taskEvent

@@ -1,8 +1,9 @@
 """The listening side of the Control API: port, TLS, the token check, a clean stop.
 
 ``start_server`` puts the servicer (``server.ControlServicer``) behind the token
-interceptor on ``host:port`` (port 0: a free one, reported back), with TLS when given a
-certificate and key; ``stop_server`` first ends open event streams (so subscribers see
+interceptor and the request limits (``limits``: malformed or oversized fields are refused
+before any handler runs) on ``host:port`` (port 0: a free one, reported back), with TLS
+when given a certificate and key; ``stop_server`` first ends open event streams (so subscribers see
 their stream end with OK), then stops, giving calls in flight a grace period. Used by the
 ``ControlApiActor``, and directly by tests that need a server in their own event loop.
 """
@@ -17,6 +18,7 @@ import grpc
 
 from o2ctl.api._gen import o2control_pb2_grpc as pb_grpc
 from o2ctl.api.auth import TokenInterceptor, server_credentials
+from o2ctl.api.limits import SERVER_OPTIONS, LimitsInterceptor
 from o2ctl.api.server import ControlServicer
 
 log = logging.getLogger("o2ctl.api")
@@ -48,7 +50,9 @@ async def start_server(
     if bool(tls_cert) != bool(tls_key):
         raise ValueError("Control API TLS needs both a certificate and a key file")
     servicer = ControlServicer(controller)
-    server = grpc.aio.server(interceptors=[TokenInterceptor(token)])
+    server = grpc.aio.server(
+        interceptors=[TokenInterceptor(token), LimitsInterceptor()], options=SERVER_OPTIONS
+    )
     pb_grpc.add_ControlServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
     address = f"{host}:{port}"
     if tls_cert and tls_key:

@@ -12,6 +12,7 @@ import time
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.tree import Tree
@@ -73,6 +74,7 @@ def create(
     """Create an environment: DEPLOY then CONFIGURE (returns once CONFIGURED)."""
     user_vars = parse_assignments(extra_vars or [])
     c = client(address)
+    cursor = _event_cursor(c)
     t0 = time.perf_counter()
     with Progress(
         TextColumn("{task.description}"),
@@ -109,13 +111,37 @@ def create(
             reclaim=reclaim,
         )
     summary = env.summary()
+    warnings = _creation_warnings(c, env.id, cursor)
     if output is OutputFormat.json:
-        print_json(summary)
+        print_json({**summary, "warnings": warnings})
         return
+    for warning in warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
     console.print(
         f"environment [bold]{env.id}[/] {badge(summary['state'])}: "
         f"{summary['tasks']} tasks in {time.perf_counter() - t0:.1f}s"
     )
+
+
+def _event_cursor(c: Any) -> int:
+    """The newest event's sequence number, before a create (its warnings come after)."""
+    if hasattr(c, "event_cursor"):  # over the Control API
+        return int(c.event_cursor())
+    from o2ctl.sdk import call
+
+    return int(call(c.controller.last_event_seq.remote(), timeout=30))
+
+
+def _creation_warnings(c: Any, env_id: str, cursor: int) -> list[str]:
+    """What the expansion of ``env_id`` warned about (published as its first events)."""
+    if hasattr(c, "warnings"):  # over the Control API
+        return list(c.warnings(env_id, cursor))
+    found = []
+    for ev in c.events(after=cursor, timeout=0.2):
+        warning = (ev.get("detail") or {}).get("warning")
+        if ev.get("env_id") == env_id and warning:
+            found.append(str(warning))
+    return found
 
 
 @app.command("list")

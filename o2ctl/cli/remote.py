@@ -85,3 +85,17 @@ class RemoteClient:
         self, machine_id: str, mode: str, grace_s: float | None = None
     ) -> dict[str, Any]:
         return self.api.assign_node(machine_id, mode, grace_s)
+
+    def event_cursor(self) -> int:
+        return int(self.api.info()["last_event_seq"])
+
+    def warnings(self, env_id: str, after: int) -> list[str]:
+        """The expansion warnings published for ``env_id`` after event ``after``."""
+        found = []
+        for ev in self.api.events(env_id, after=after, timeout=1.0):
+            warning = (ev.get("detail") or {}).get("warning")
+            if warning:
+                found.append(str(warning))
+            if ev.get("kind") == "transition":  # warnings come first: none after DEPLOY
+                break
+        return found

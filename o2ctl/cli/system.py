@@ -56,9 +56,12 @@ def _ray_cli() -> str:
     return own if os.path.exists(own) else (shutil.which("ray") or "ray")
 
 
+DEFAULT_GCS_PORT = 6379
+
+
 def up(
     num_cpus: Annotated[int | None, typer.Option(help="CPUs Ray may use")] = None,
-    port: Annotated[int, typer.Option(help="Ray GCS port")] = 6379,
+    port: Annotated[int | None, typer.Option(help="Ray GCS port (default 6379)")] = None,
     dashboard_port: Annotated[int, typer.Option(help="Ray dashboard port")] = 8265,
     api_port: Annotated[
         int, typer.Option(help="Control API port on 127.0.0.1 (0: any free one; -1: no API)")
@@ -71,8 +74,24 @@ def up(
         ),
     ] = None,
 ) -> None:
-    """Start a local o2ctl system: a Ray head with its dashboard, the controller, the API."""
+    """Start a local o2ctl system: a Ray head with its dashboard, the controller, the API.
+
+    Safe to run again: when the system this state directory started is up, it says so
+    (starting the controller or the API again if either is gone) and exits 0; when another
+    Ray (or any process) holds the port, it says which and starts nothing.
+    """
+    from o2ctl.cli import upstate
+    from o2ctl.core.errors import ControlError
+
     farm = _farm(nodes)
+    running = upstate.this_system(localray.remembered())
+    if running is not None:
+        _serve(running, api_port, f"o2ctl is already up at {running}", fresh=False, asked=port)
+        return
+    port = DEFAULT_GCS_PORT if port is None else port
+    taken = upstate.port_taken(port)
+    if taken:
+        raise ControlError(taken)
     cmd = [_ray_cli(), "start", "--head", "--port", str(port), "--dashboard-host", "127.0.0.1"]
     cmd += ["--dashboard-port", str(dashboard_port), "--disable-usage-stats"]
     if num_cpus is not None:
@@ -80,26 +99,50 @@ def up(
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     said = proc.stdout + proc.stderr
     if proc.returncode != 0:
-        raise RuntimeError(f"ray start failed: {said.strip()[-400:]}")
+        upstate.stop_failed_start(port)
+        raise ControlError(f"ray start failed: {upstate.ray_error(said)}")
     found = re.search(r"--address='([^']+)'", said)
     address = found.group(1) if found else f"127.0.0.1:{port}"
     localray.remember(address, farm)
     for machine_id, mode in farm:  # farm (devfarm): the extra nodes, before the controller
         devfarm.start_node(_ray_cli(), address, machine_id, mode)
-    from o2ctl.sdk import connect
-
-    info = connect(address, start=True).info()
-    if api_port >= 0:
-        from o2ctl.api.serve import start_api
-
-        endpoint, _ = start_api(port=api_port)
-        console.print(f"Control API at {endpoint} (token in the state directory's api-token)")
+    _serve(address, api_port, f"o2ctl is up at {address}", fresh=True, dashboard=dashboard_port)
     if farm:
         console.print("farm nodes: " + ", ".join(f"{m} ({mode})" for m, mode in farm))
-    console.print(
-        f"o2ctl is up at {address}: controller ready ({info['environments']} environments); "
-        + devfarm.dashboard_hint(f"http://127.0.0.1:{dashboard_port}", _ray_cli())
+
+
+def _serve(
+    address: str,
+    api_port: int,
+    headline: str,
+    fresh: bool,
+    dashboard: int | None = None,
+    asked: int | None = None,
+) -> None:
+    """The controller (started if missing) and the Control API of the system at ``address``."""
+    from o2ctl.sdk import ControlError, connect
+
+    controller = "controller ready"
+    try:
+        info = connect(address, start=fresh).info()
+    except ControlError:  # Ray is up, its controller is gone: what `up` is for
+        info = connect(address, start=True).info()
+        controller = "controller started again"
+    if api_port >= 0:
+        from o2ctl.api.serve import start_api, stop_api
+
+        if controller != "controller ready":
+            stop_api()  # it holds the handle of the controller that is gone
+        endpoint, _ = start_api(port=api_port)
+        console.print(f"Control API at {endpoint} (token in the state directory's api-token)")
+    where = (
+        "; " + devfarm.dashboard_hint(f"http://127.0.0.1:{dashboard}", _ray_cli())
+        if dashboard
+        else ""
     )
+    if asked is not None and not address.endswith(f":{asked}"):
+        where += f" (not starting another on port {asked}: `o2ctl down` first)"
+    console.print(f"{headline}: {controller} ({info['environments']} environments){where}")
 
 
 def _farm(nodes: str | None) -> list[tuple[str, str]]:

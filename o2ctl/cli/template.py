@@ -9,6 +9,7 @@ under the templates' own, and ``-e key=value`` (or ``-e path.to.role:key=value``
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -24,10 +25,11 @@ from o2ctl.cli.common import (
     print_json,
     runtime_store,
 )
-from o2ctl.cli.tree import workflow_tree
+from o2ctl.cli.tree import RICH_LIMIT, role_count, to_rich, workflow_branches, write_plain
 from o2ctl.config import ConfigRepository, TemplateKind
 from o2ctl.expansion import expand_for_environment
 from o2ctl.templates import TemplateError
+from o2ctl.templates.budget import DEFAULT_BUDGET, address_space_limit, no_cyclic_gc
 
 app = typer.Typer(help="Workflow and task templates: list them, expand one (dry run).")
 
@@ -80,13 +82,26 @@ def expand(
         bool, typer.Option("--no-variables", help="leave the tasks' variables out of the tree")
     ] = False,
 ) -> None:
-    """Expand a workflow and print the role tree (or its JSON) without deploying anything."""
+    """Expand a workflow and print the role tree (or its JSON) without deploying anything.
+
+    The expansion runs under the default budget (roles, seconds, memory), with a hard
+    memory cap on this process. A tree of more than 2,000 roles is written plainly: the
+    text without colours, the JSON without indentation (both in seconds even for the
+    largest iterator allowed).
+    """
     user_vars = parse_assignments(extra_vars or [])
     repos = manager()
-    expanded = expand_for_environment(
-        repos, runtime_store(), workflow, user_vars, repo=repos.lookup(repo) if repo else None
-    )
-    if output is OutputFormat.json:
-        print_json(expanded.to_dict())
-        return
-    console.print(workflow_tree(expanded, variables=not no_variables))
+    with address_space_limit(DEFAULT_BUDGET):
+        expanded = expand_for_environment(
+            repos, runtime_store(), workflow, user_vars, repo=repos.lookup(repo) if repo else None
+        )
+    large = role_count(expanded) > RICH_LIMIT
+    with no_cyclic_gc():
+        if output is OutputFormat.json:
+            print_json(expanded.to_dict(), compact=large)
+            return
+        tree = workflow_branches(expanded, variables=not no_variables)
+        if large:
+            write_plain(tree, sys.stdout)
+        else:
+            console.print(to_rich(tree))

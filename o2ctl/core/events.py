@@ -47,6 +47,8 @@ class Event:
             parts.append(f"-> {self.state}")
         if self.error:
             parts.append(f"error: {self.error}")
+        if self.detail.get("warning"):
+            parts.append(f"warning: {self.detail['warning']}")
         return " ".join(parts)
 
 

@@ -11,6 +11,11 @@ Variables in AliECS are strings, so comparisons are loose the way operators expe
 ``x == 'true'`` holds for the boolean ``true`` and the string ``"true"``; ``a < 3`` reads a
 numeric string as a number; ``+`` concatenates when either side is a string (and ``nil`` is
 the empty string there, as AliECS's ``addNil`` does) and adds numbers otherwise.
+
+Operators that can grow a value are bounded, so that a chain of variables doubling each
+other cannot build a value no template needs: a string from ``+`` of at most
+``MAX_TEXT`` characters, a list of at most ``MAX_ITEMS`` items, an integer of at most
+``MAX_INT_BITS`` bits (AliECS computes with 64-bit integers).
 """
 
 from __future__ import annotations
@@ -23,6 +28,10 @@ from typing import Any, Protocol
 from o2ctl.templates import expr
 from o2ctl.templates.convert import describe, to_bool, to_number, to_text
 from o2ctl.templates.errors import TemplateError
+
+MAX_TEXT = 1 << 22
+MAX_ITEMS = 100_000
+MAX_INT_BITS = 256
 
 
 class Env(Protocol):
@@ -220,8 +229,13 @@ _ORDER: dict[str, Callable[[Any, Any], bool]] = {
 
 def _plus(left: object, right: object) -> object:
     if isinstance(left, str) or isinstance(right, str):
-        return to_text(left) + to_text(right)
+        a, b = to_text(left), to_text(right)
+        if len(a) + len(b) > MAX_TEXT:
+            raise TemplateError(f"+ would make a string of more than {MAX_TEXT} characters")
+        return a + b
     if isinstance(left, list) and isinstance(right, list):
+        if len(left) + len(right) > MAX_ITEMS:
+            raise TemplateError(f"+ would make a list of more than {MAX_ITEMS} items")
         return left + right
     return _arith("+", left, right)
 
@@ -236,6 +250,8 @@ def _arith(op: str, left: object, right: object) -> object:
         if op == "-":
             return a - b
         if op == "*":
+            if _int_bits(a) + _int_bits(b) > MAX_INT_BITS:
+                raise OverflowError
             return a * b
         if op == "/":
             return a / b
@@ -245,7 +261,13 @@ def _arith(op: str, left: object, right: object) -> object:
     except ZeroDivisionError:
         raise TemplateError(f"division by zero in {a!r} {op} {b!r}") from None
     except OverflowError:
-        raise TemplateError(f"number too large in {op}") from None
+        raise TemplateError(
+            f"number too large in {op} (integers are limited to {MAX_INT_BITS} bits)"
+        ) from None
+
+
+def _int_bits(number: float) -> int:
+    return number.bit_length() if isinstance(number, int) else 0
 
 
 def _contains(container: object, item: object) -> bool:

@@ -5,7 +5,8 @@ templates (``roles.parse_role``; parsed files are cached by text), expand the ro
 stack built from the caller's context (``Expansion`` serves the role kinds with task
 templates, includes, user vars aimed at one role, warnings and limits), then
 ``finalize`` the drafts: channels merged and connect targets resolved over the whole tree,
-and frozen ``RoleNode``s built.
+and frozen ``RoleNode``s built. The whole expansion runs under a ``Budget`` (roles,
+seconds, memory: ``budget.Meter``), with the cyclic garbage collector paused.
 
 The bottom of every stack, lowest first: ``SITE_DEFAULTS`` (neutral values for what an
 AliECS site keeps in its configuration store, so real templates expand without one), the
@@ -20,10 +21,12 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 from o2ctl.config.source import TemplateKind, TemplateSource, TemplateText
+from o2ctl.templates.budget import DEFAULT_BUDGET, Budget, Meter, no_cyclic_gc
 from o2ctl.templates.convert import to_text
 from o2ctl.templates.errors import TemplateError
 from o2ctl.templates.finalize import finalize
 from o2ctl.templates.helpers import IntegrationContext
+from o2ctl.templates.locks import Locks
 from o2ctl.templates.model import ExpandedWorkflow
 from o2ctl.templates.parsing import Where
 from o2ctl.templates.roles import AggregatorRole, parse_role
@@ -53,7 +56,7 @@ SITE_DEFAULTS: dict[str, object] = {
 }
 """Variables an AliECS site provides globally, with neutral values (callers override)."""
 
-MAX_NODES = 200_000
+MAX_NODES = DEFAULT_BUDGET.roles
 
 
 class Expansion:
@@ -65,13 +68,14 @@ class Expansion:
         user_vars: Mapping[str, object],
         builtins: Mapping[str, object],
         integration: IntegrationContext,
+        meter: Meter,
     ) -> None:
         self.source = source
         self.integration = integration
+        self.meter = meter
         self.warnings: list[str] = []
         self.warned: set[str] = set()
         self.including: list[str] = []
-        self.nodes = 0
         self.targeted: dict[str, dict[str, object]] = {}
         self.targets_used: set[str] = set()
         for key, value in user_vars.items():
@@ -83,6 +87,7 @@ class Expansion:
         self.placement = {
             name: to_text(builtins.get(name, placeholder(name))) for name in PLACEMENT_VARS
         }
+        self.locks = Locks()
         self.tasks: dict[str, TaskTemplate] = {}
         self.workflows: dict[str, tuple[AggregatorRole, str]] = {}
 
@@ -111,6 +116,8 @@ class Expansion:
             template = self.tasks[ref] = _parse_task(text.text, text.origin)
             for warning in template.warnings:
                 self.warn(warning)
+            if template.locked:
+                self.lock(template.locked, Where(text.origin, template.locked_line))
         return template
 
     def workflow(self, ref: str, where: Where | None, role: str) -> tuple[AggregatorRole, str]:
@@ -146,14 +153,13 @@ class Expansion:
         return found
 
     def count(self, where: Where, role: str) -> None:
-        self.nodes += 1
-        if self.nodes > MAX_NODES:
-            raise TemplateError(
-                f"the workflow expands to more than {MAX_NODES} roles",
-                file=where.file,
-                line=where.line,
-                role=role,
-            )
+        self.meter.count_role(where.file, where.line, role)
+
+    def tick(self) -> None:
+        self.meter.tick()
+
+    def lock(self, names: tuple[str, ...], where: Where) -> None:
+        self.locks.add(names, where)
 
     def specials(self, role_path: str, task_class: str) -> dict[str, str]:
         return {**self.placement, "task_class_name": task_class, "task_parent_role": role_path}
@@ -189,18 +195,40 @@ def expand_workflow(
     builtins: Mapping[str, object] | None = None,
     global_vars: Mapping[str, object] | None = None,
     integration: IntegrationContext | None = None,
+    budget: Budget = DEFAULT_BUDGET,
 ) -> ExpandedWorkflow:
     """Expand ``workflow`` (``name``, ``name@rev`` or ``repo/…/name@rev``) into a role tree.
 
     ``user_vars`` are the variables given at creation (``key`` or ``path.to.role:key``);
     ``builtins`` the system's own (``environment_id``, ``hosts``, a site's global defaults
     …), ``global_vars`` a site's global ``vars``; ``integration`` the backends of the
-    helpers that need one. Raises ``TemplateError`` for anything wrong in the templates.
+    helpers that need one; ``budget`` what the expansion may cost. Raises
+    ``TemplateError`` for anything wrong in the templates, or over the budget.
     """
+    try:
+        with no_cyclic_gc():
+            return _expand(source, workflow, user_vars, builtins, global_vars, integration, budget)
+    except MemoryError:  # a hard limit of the process (budget.address_space_limit) was hit
+        raise TemplateError(
+            f"expansion ran out of memory (the limit of one expansion: {budget.describe()})",
+            file=workflow,
+        ) from None
+
+
+def _expand(
+    source: TemplateSource,
+    workflow: str,
+    user_vars: Mapping[str, str] | None,
+    builtins: Mapping[str, object] | None,
+    global_vars: Mapping[str, object] | None,
+    integration: IntegrationContext | None,
+    budget: Budget,
+) -> ExpandedWorkflow:
     users = dict(user_vars or {})
     context = integration or IntegrationContext()
-    ex = Expansion(source, users, builtins or {}, context)
+    ex = Expansion(source, users, builtins or {}, context, Meter(budget, workflow))
     root, origin = ex.workflow(workflow, None, "")
+    ex.meter.origin = origin
     ex.including.append(origin)
     base = Scope.base(
         {**SITE_DEFAULTS, **(builtins or {})},
@@ -211,6 +239,7 @@ def expand_workflow(
     if not drafts:
         raise TemplateError("the root role is disabled", file=origin, line=root.where.line)
     tree = finalize(drafts[0], ex, context)
+    ex.locks.check(users)
     for key in sorted(set(ex.targeted) - ex.targets_used):
         ex.warn(f"user vars for {key!r} target no role of the expanded tree")
     stem = workflow.rpartition("/")[2].partition("@")[0].removesuffix(".yaml")

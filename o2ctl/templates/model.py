@@ -10,6 +10,7 @@ runtime deploys and what ``o2ctl template expand`` prints; they are plain data (
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -163,6 +164,15 @@ class ExpandedWorkflow:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (``template expand --output json``)."""
+        gc_was_on = gc.isenabled()
+        gc.disable()  # millions of new containers, no cycles: see templates.budget
+        try:
+            return self._to_dict()
+        finally:
+            if gc_was_on:
+                gc.enable()
+
+    def _to_dict(self) -> dict[str, Any]:
         return {
             "workflow": self.workflow,
             "origin": self.origin,
@@ -175,15 +185,30 @@ class ExpandedWorkflow:
         }
 
 
+_SCALARS = (str, int, float, bool, type(None))
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in fields(cls) if f.name != "raw" and f.repr)
+    return names
+
+
 def _plain(value: object) -> Any:
-    if is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: _plain(getattr(value, f.name))
-            for f in fields(value)
-            if f.name != "raw" and f.repr
-        }
-    if isinstance(value, Mapping):
+    """JSON-able form of model objects; the type checks are ordered by frequency (a tree of
+    100,000 tasks holds millions of strings and mappings)."""
+    if isinstance(value, _SCALARS):
+        return value
+    if isinstance(value, dict):
+        if all(type(v) is str for v in value.values()):
+            return {str(k): v for k, v in value.items()}
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
     return value

@@ -19,6 +19,7 @@ from o2ctl.templates.channels import render_decls
 from o2ctl.templates.convert import to_int, to_list, to_text
 from o2ctl.templates.errors import TemplateError, located
 from o2ctl.templates.fields import names_used, render
+from o2ctl.templates.locks import parse_locked
 from o2ctl.templates.model import Constraint, RoleKind
 from o2ctl.templates.parsing import (
     Where,
@@ -56,6 +57,7 @@ COMMON_KEYS = (
     "connect",
     "bind",
     "description",
+    "locked",
 )
 
 
@@ -80,6 +82,7 @@ class RoleTemplate(ABC):
             connect=check_channels(doc, "connect", file, self.name),
             bind=check_channels(doc, "bind", file, self.name),
             lines=dict(doc.key_lines),
+            locked=parse_locked(doc, file, self.name),
         )
         warnings += unknown_keys(doc, (*COMMON_KEYS, self.kind, "for"), f"role {self.name}", file)
 
@@ -184,11 +187,13 @@ class IncludeRole(RoleTemplate):
         env = RoleEnv(scope, state.frame.parent, ex.integration, ex.warn)
         env.this = state.frame
         common, file = sub.common, sub.where.file
+        if common.locked:
+            ex.lock(common.locked, Where(file, common.lines.get("locked", sub.where.line)))
         with located(file=file, line=sub.where.line):
             if not is_enabled(common.enabled, env):
                 return None
-            scope.add("defaults", evaluate_vars(common.defaults, env, file))
-            scope.add("vars", evaluate_vars(common.vars, env, file))
+            scope.add("defaults", evaluate_vars(common.defaults, env, file, ex.tick))
+            scope.add("vars", evaluate_vars(common.vars, env, file, ex.tick))
             own = render_constraints(common.constraints, env, file)
             role, line = state.frame.path, sub.where.line
             binds = render_decls(common.bind, env, file=file, line=line, role=role)
@@ -249,13 +254,23 @@ class IteratorRole(RoleTemplate):
     ) -> list[Draft]:
         env = RoleEnv(scope.child(locals), parent, ex.integration, ex.warn)
         with located(file=self.for_where.file, line=self.for_where.line, role=parent.path):
-            values = self.values(env)
+            values, spec = self.values(env)
+        if not values:
+            ex.warn(
+                f"{self.for_where}: iterator role {self.name!r} under {parent.path} yields "
+                f"no role ({spec})"
+            )
         drafts: list[Draft] = []
         for value in values:
             drafts += self.inner.expand(ex, parent, scope, inherited, {**locals, self.var: value})
         return drafts
 
-    def values(self, env: RoleEnv) -> list[str]:
+    def values(self, env: RoleEnv) -> tuple[list[str], str]:
+        """The iterator's values, and how they were given (for a warning when none).
+
+        ``end`` one below ``begin`` is an empty iterator (a count of zero: a warning);
+        further below is an error, since a negative count is a mistake, never a choice.
+        """
         spec = self.spec
 
         def field(key: str) -> object:
@@ -266,6 +281,7 @@ class IteratorRole(RoleTemplate):
             with located(file=self.for_where.file, line=spec.line_of("range")):
                 items = to_list(field("range"), "for.range")
             values = [to_text(item) for item in items]
+            given = f"range {to_text(items)}"
         else:
             with located(file=self.for_where.file, line=spec.line_of("begin")):
                 begin = to_int(field("begin"), "for.begin")
@@ -273,10 +289,18 @@ class IteratorRole(RoleTemplate):
                 end = to_int(field("end"), "for.end")
             if end - begin >= MAX_ITERATIONS:
                 raise TemplateError(f"iterator {begin}..{end} is too long (max {MAX_ITERATIONS})")
+            if end < begin - 1:
+                raise TemplateError(
+                    f"iterator {begin}..{end} has a negative count ({end - begin + 1})",
+                    file=self.for_where.file,
+                    line=spec.line_of("end"),
+                    expected=f"for.end >= {begin - 1} (end = begin - 1 gives no role)",
+                )
             values = [str(i) for i in range(begin, end + 1)]
+            given = f"begin {begin}, end {end}"
         if len(values) > MAX_ITERATIONS:
             raise TemplateError(f"iterator over {len(values)} values (max {MAX_ITERATIONS})")
-        return values
+        return values, given
 
     def finish(self, ex: Expander, state: RoleState) -> list[Draft]:
         raise NotImplementedError  # iterators expand through their inner role

@@ -60,6 +60,10 @@ class Expander(Protocol):
 
     def count(self, where: Where, role: str) -> None: ...
 
+    def tick(self) -> None: ...
+
+    def lock(self, names: tuple[str, ...], where: Where) -> None: ...
+
     def specials(self, role_path: str, task_class: str) -> dict[str, str]: ...
 
 
@@ -123,6 +127,7 @@ class Common:
     connect: YList | None
     bind: YList | None
     lines: Mapping[str, int] = field(default_factory=dict)  # line of each key
+    locked: tuple[str, ...] = ()  # variables a user may not set (``locks``)
 
 
 def begin_role(
@@ -138,12 +143,14 @@ def begin_role(
     env = RoleEnv(scope, parent, ex.integration, ex.warn)
     label = _join(parent.path, to_text(common.name))
     file, line = common.where.file, common.where.line
+    if common.locked:
+        ex.lock(common.locked, Where(file, common.lines.get("locked", line)))
     with located(file=file, line=line, role=label):
         with located(line=common.lines.get("enabled")):
             if not is_enabled(common.enabled, env):
                 return None
-        scope.add("defaults", evaluate_vars(common.defaults, env, file))
-        scope.add("vars", evaluate_vars(common.vars, env, file))
+        scope.add("defaults", evaluate_vars(common.defaults, env, file, ex.tick))
+        scope.add("vars", evaluate_vars(common.vars, env, file, ex.tick))
         with located(line=common.lines.get("name")):
             name = render_text(common.name, env).strip()
             if not name or _BAD_NAME.search(name):
@@ -174,10 +181,17 @@ def is_enabled(raw: object, env: Env) -> bool:
     return to_bool(render(raw, env), "enabled", default=True)
 
 
-def evaluate_vars(block: VarBlock, env: Env, file: str) -> dict[str, object]:
-    """Render a ``defaults``/``vars`` block in ``env`` (which does not see the block)."""
+def evaluate_vars(
+    block: VarBlock, env: Env, file: str, tick: Callable[[], None] | None = None
+) -> dict[str, object]:
+    """Render a ``defaults``/``vars`` block in ``env`` (which does not see the block).
+
+    ``tick`` is called once per variable (the expansion's budget meter).
+    """
     result: dict[str, object] = {}
     for name, raw in block.values.items():
+        if tick is not None:
+            tick()
         with located(file=file, line=block.lines.get(name)):
             result[name] = render(raw, env)
     return result

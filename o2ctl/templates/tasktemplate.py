@@ -22,6 +22,7 @@ from o2ctl.templates.convert import to_bool, to_float, to_text
 from o2ctl.templates.errors import TemplateError, located
 from o2ctl.templates.fields import render, render_text
 from o2ctl.templates.helpers import IntegrationContext
+from o2ctl.templates.locks import parse_locked
 from o2ctl.templates.model import CommandSpec, ControlMode, TaskSpec
 from o2ctl.templates.parsing import (
     VarBlock,
@@ -39,7 +40,7 @@ CONTROL_MODES: dict[str, ControlMode] = {m: m for m in ("fairmq", "direct", "bas
 PLACEMENT_VARS = ("task_hostname", "task_id", "task_name", "environment_id")
 _KEYS = frozenset(
     {"name", "description", "defaults", "vars", "control", "command", "wants", "limits"}
-    | {"bind", "connect", "properties", "constraints"}
+    | {"bind", "connect", "properties", "constraints", "locked"}
 )
 _COMMAND_KEYS = ("value", "arguments", "env", "shell", "user", "stdout", "stderr", "log")
 
@@ -66,6 +67,8 @@ class TaskTemplate:
     defaults: VarBlock
     vars: VarBlock
     warnings: tuple[str, ...] = ()
+    locked: tuple[str, ...] = ()  # variables a user may not set (``locks``)
+    locked_line: int = 1
 
 
 def parse_task_template(doc: object, origin: str) -> TaskTemplate:
@@ -102,6 +105,8 @@ def parse_task_template(doc: object, origin: str) -> TaskTemplate:
         defaults=parse_vars(doc, "defaults", origin),
         vars=parse_vars(doc, "vars", origin),
         warnings=tuple(warnings),
+        locked=parse_locked(doc, origin),
+        locked_line=doc.line_of("locked"),
     )
 
 

@@ -7,7 +7,8 @@ each key and item, so that a ``TemplateError`` raised much later can still name 
 The ``!public`` tag of AliECS (variables shown in the operator GUI, either a scalar or a
 ``{value, type, label, ...}`` mapping) is accepted and marked on the result; any other
 custom tag is an error. Duplicate keys, recursive aliases and absurd nesting are errors too,
-never a hang or a silent last-one-wins.
+never a hang or a silent last-one-wins. What one document may cost (its size, its aliases
+and what they expand to, its depth) is bounded while it is composed (``yamlguard``).
 """
 
 from __future__ import annotations
@@ -19,16 +20,24 @@ from typing import Any
 import yaml
 
 from o2ctl.templates.errors import TemplateError
+from o2ctl.templates.yamlguard import MAX_DEPTH, BudgetExceeded, GuardedComposer, check_size
 
 PUBLIC_TAG = "!public"
-_MAX_DEPTH = 200
 _STD = "tag:yaml.org,2002:"
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_Base):  # type: ignore[misc]
-    """A loader resolving plain scalars with the YAML 1.2 core schema."""
+class _Loader(GuardedComposer, _Base):  # type: ignore[misc]
+    """A loader resolving plain scalars with the YAML 1.2 core schema, composing in budget.
+
+    libyaml (when present) still scans and parses; the composition is PyYAML's own, in
+    Python, so that every alias event is counted before the next one is read.
+    """
+
+    def __init__(self, text: str) -> None:
+        _Base.__init__(self, text)
+        self.init_guard()
 
     yaml_implicit_resolvers: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {}
 
@@ -95,12 +104,18 @@ def load_yaml(text: str, origin: str) -> object:
 
 @lru_cache(maxsize=256)
 def _load_cached(text: str, origin: str) -> object:
+    too_big = check_size(text)
+    if too_big:
+        raise TemplateError(too_big, file=origin)
     try:
         loader = _Loader(text)
         try:
             node = loader.get_single_node()
         finally:
             loader.dispose()
+    except BudgetExceeded as error:
+        line = error.problem_mark.line + 1 if error.problem_mark is not None else None
+        raise TemplateError(str(error.problem), file=origin, line=line) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -130,8 +145,8 @@ class _Converter:
             return self.done[key]
         if key in self.active:
             raise self.fail(node, "recursive YAML alias")
-        if depth > _MAX_DEPTH:
-            raise self.fail(node, f"YAML nested deeper than {_MAX_DEPTH} levels")
+        if depth > MAX_DEPTH:
+            raise self.fail(node, f"YAML nested deeper than {MAX_DEPTH} levels")
         self.active.add(key)
         try:
             value = self._convert(node, depth)

@@ -30,14 +30,11 @@ def handler_calls(log_path: str) -> list[dict[str, Any]]:
     return calls
 
 
-def test_direct_tasks_get_run_numbers_and_the_destroy_hook_runs(
-    clean_o2: Any, tmp_path: Path
-) -> None:
-    env = clean_o2.create_environment(
-        "direct-example", vars={"nWorkers": "2", "scratch_dir": str(tmp_path)}
-    )
-    scratch = tmp_path / env.id
-    scratch.mkdir()
+def test_direct_tasks_get_run_numbers_and_the_destroy_hook_runs(clean_o2: Any) -> None:
+    env = clean_o2.create_environment("direct-example", vars={"nWorkers": "2"})
+    scratch = Path("/tmp/o2ctl-direct-example") / env.id  # the workflow's (locked) scratch_dir
+    scratch.mkdir(parents=True)
+    (scratch / "data").write_text("run data")
     tree = env.tree
     hook = next(c for c in tree["children"] if c["name"] == "cleanup")
     assert hook["kind"] == "hook" and hook["trigger"] == "DESTROY"

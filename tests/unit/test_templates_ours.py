@@ -97,7 +97,13 @@ def test_direct_example_with_its_cleanup_hook(ours: DirSource) -> None:
         10.0,
         False,
     )
-    assert cleanup.command.arguments == ("-rf", "--", "/tmp/o2ctl-direct-example/E7")
+    assert cleanup.command.value == "o2ctl-cleanup"
+    assert cleanup.command.arguments == (
+        "--root",
+        "/tmp/o2ctl-direct-example",
+        "--",
+        "/tmp/o2ctl-direct-example/E7",
+    )
     off = expand_workflow(ours, "direct-example", {"cleanup_enabled": "false"})
     assert [c.name for c in off.root.children] == ["worker1"]
 
