@@ -98,7 +98,12 @@ def run_demo(
         state = Path(tmp)
         count_file = state / "sink.count"
         t0 = time.perf_counter()
-        client = connect(address, state_dir=str(state), settings={"log_dir": str(state / "logs")})
+        client = connect(
+            address,
+            state_dir=str(state),
+            settings={"log_dir": str(state / "logs")},
+            isolate_cwd=True,
+        )
         say(f"local Ray and controller up in {time.perf_counter() - t0:.1f}s")
         try:
             if nodes:

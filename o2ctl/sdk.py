@@ -11,6 +11,7 @@ are awaitable for asyncio code. In Jupyter an environment renders as a coloured 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -93,6 +94,23 @@ def _use_local_token() -> None:
         os.environ["RAY_AUTH_MODE"] = "token"
 
 
+@contextlib.contextmanager
+def _neutral_cwd(enabled: bool) -> Iterator[None]:
+    """While Ray starts its job: the working directory is an empty one of ours."""
+    if not enabled:
+        yield
+        return
+    from o2ctl.config import state_dir
+
+    here, neutral = os.getcwd(), state_dir() / "ray-cwd"
+    neutral.mkdir(parents=True, exist_ok=True)
+    os.chdir(neutral)
+    try:
+        yield
+    finally:
+        os.chdir(here)
+
+
 def _controller(
     create: bool, state_dir: str | None, repo: str | None, settings: dict[str, Any] | None
 ) -> Any:
@@ -125,9 +143,14 @@ def connect(
     repo: str | None = None,
     settings: dict[str, Any] | None = None,
     num_cpus: int | None = None,
+    isolate_cwd: bool = False,
     **ray_options: Any,
 ) -> Client:
-    """Reach the o2ctl system at ``address`` (``auto``, ``ray://…``), or start a local one."""
+    """Reach the o2ctl system at ``address`` (``auto``, ``ray://…``), or start a local one.
+
+    ``isolate_cwd``: keep this process's working directory out of the workers' import path
+    (Ray adds it; the CLI, run from anywhere, must not let ``/tmp/something`` shadow a
+    package in the controller it starts). A notebook keeps Ray's behaviour by default."""
     if not ray.is_initialized():
         address = address or os.environ.get("O2CTL_RAY_ADDRESS") or os.environ.get("RAY_ADDRESS")
         kwargs: dict[str, Any] = {
@@ -135,13 +158,14 @@ def connect(
             "logging_level": "ERROR",
             "log_to_driver": False,
         }
-        if address:
-            _use_local_token()
-            ray.init(address=address, **kwargs)
-        elif start:
-            ray.init(address="local", num_cpus=num_cpus, **kwargs, **ray_options)
-        else:
-            ray.init(address="auto", **kwargs)
+        with _neutral_cwd(isolate_cwd):
+            if address:
+                _use_local_token()
+                ray.init(address=address, **kwargs)
+            elif start:
+                ray.init(address="local", num_cpus=num_cpus, **kwargs, **ray_options)
+            else:
+                ray.init(address="auto", **kwargs)
     return Client(_controller(start, state_dir, repo, settings))
 
 

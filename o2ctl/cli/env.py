@@ -89,7 +89,7 @@ def create(
         def show(step: Step) -> None:
             if not tasks and output is not OutputFormat.json:  # the id, from the first second
                 console.print(
-                    f"environment [bold]{step.env_id}[/]: deploying {step.total} tasks "
+                    f"environment [bold]{step.env_id}[/] is deploying {step.total} tasks "
                     f"(cancel with: o2ctl env destroy {step.env_id})"
                 )
             if step.phase.startswith("RECLAIM"):

@@ -52,7 +52,7 @@ def _root(
 
 for _name, _group in GROUPS:
     app.add_typer(_group, name=_name, no_args_is_help=True)
-for _command in (system.up, system.down, system.demo, system.status):
+for _command in (system.up, system.down, system.demo, system.status, system.doctor):
     app.command()(_command)
 
 

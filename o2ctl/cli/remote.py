@@ -78,6 +78,9 @@ class RemoteClient:
     def info(self) -> dict[str, Any]:
         return self.api.info()
 
+    def doctor(self, clean: bool = False) -> dict[str, Any]:
+        raise ControlError("doctor is not offered over the Control API: use --address")
+
     def nodes(self) -> list[dict[str, Any]]:
         return self.api.nodes()
 

@@ -9,6 +9,7 @@ example pipeline through its whole lifecycle on a private local Ray.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -48,7 +49,7 @@ def client(address: str | None = None) -> Any:
 
     known = localray.remembered()
     target = address or os.environ.get("RAY_ADDRESS") or (known or {}).get("address") or "auto"
-    return connect(target, start=False)
+    return connect(target, start=False, isolate_cwd=True)
 
 
 def _ray_cli() -> str:
@@ -124,9 +125,9 @@ def _serve(
 
     controller = "controller ready"
     try:
-        info = connect(address, start=fresh).info()
+        info = connect(address, start=fresh, isolate_cwd=True).info()
     except ControlError:  # Ray is up, its controller is gone: what `up` is for
-        info = connect(address, start=True).info()
+        info = connect(address, start=True, isolate_cwd=True).info()
         controller = "controller started again"
     if api_port >= 0:
         from o2ctl.api.serve import start_api, stop_api
@@ -178,6 +179,68 @@ def down(address: Address = None) -> None:
     count = localray.stop(known["address"], known.get("session"))
     localray.forget()
     console.print(f"Ray at {known['address']} stopped ({count} processes)")
+    ended = end_system_processes()
+    if ended:
+        console.print(f"ended {len(ended)} process(es) of this system left running: {ended}")
+
+
+def end_system_processes(grace_s: float = 3.0) -> list[int]:
+    """Every process on this machine marked as this system's (``O2CTL_SYSTEM``): what a
+    control plane that crashed could not stop. SIGTERM to each group, then SIGKILL."""
+    import signal
+    import time
+
+    from o2ctl.config import state_dir
+    from occ.processes import SYSTEM_ENV, find_owned
+
+    try:
+        system = (state_dir() / "system-id").read_text().strip()
+    except OSError:
+        return []
+    pids = [p.pid for p in find_owned(env_match=(SYSTEM_ENV, system))] if system else []
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.killpg(pid, sig)
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+            time.sleep(0.05)
+    return pids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def doctor(
+    clean: Annotated[bool, typer.Option("--clean", help="end every orphan found")] = False,
+    address: Address = None,
+    output: Annotated[str, typer.Option("--output", "-o")] = "text",
+) -> None:
+    """Orphans: processes of ours that belong to nothing, task actors without a process,
+    records without an actor. Exit 0 when there are none, 4 otherwise (``--clean`` ends them)."""
+    report = client(address).doctor(clean=clean)
+    if output == "json":
+        print_json(report)
+    else:
+        for p in report["processes"]:
+            console.print(
+                f"orphan process {p['pid']} on {p['host']} ({p['owner']}): {p['cmdline']}"
+            )
+        for name in report["actors"]:
+            console.print(f"orphan actor {name}")
+        for task_id in report["idle_without_process"]:
+            console.print(f"idle task {task_id} has no process")
+        for r in report["records"]:
+            console.print(f"record {r['kind']}/{r['key']} has no actor")
+        verb = "ended" if clean else "found"
+        console.print(f"{report['count']} orphan(s) {verb}" if report["count"] else "no orphans")
+    if report["count"]:
+        raise typer.Exit(4)
 
 
 def demo(

@@ -20,14 +20,26 @@ from pathlib import Path
 STATE_DIR_ENV = "O2CTL_STATE_DIR"
 
 
+STATE_DIR_NAME = "o2ctl-state"
+"""Not an import name: a directory of that name in some process's working directory (or a
+worker's import path) can never shadow a package."""
+OLD_STATE_DIR_NAME = "o2ctl"
+
+
 def state_dir() -> Path:
-    """Where o2ctl keeps its local state: ``$O2CTL_STATE_DIR``, else ``~/.local/state/o2ctl``."""
+    """Where o2ctl keeps its local state (records, run numbers, logs): ``$O2CTL_STATE_DIR``,
+    else ``~/.local/state/o2ctl-state`` (``$XDG_STATE_HOME`` honoured). A state directory
+    of an earlier version (``…/o2ctl``) is moved there once, so run numbers carry on."""
     explicit = os.environ.get(STATE_DIR_ENV)
     if explicit:
         return Path(explicit).expanduser()
     xdg = os.environ.get("XDG_STATE_HOME")
     base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "state"
-    return base / "o2ctl"
+    new, old = base / STATE_DIR_NAME, base / OLD_STATE_DIR_NAME
+    if not new.exists() and (old / "run_number").exists():
+        with contextlib.suppress(OSError):
+            os.rename(old, new)
+    return new
 
 
 def atomic_write(path: Path, text: str) -> None:
