@@ -30,6 +30,7 @@ from actors.environment import EnvironmentActor
 from actors.errors import ControlError, DetectorBusy, NotFound
 from actors.registry import TaskRegistry
 from actors.transitions.common import EnvSettings
+from o2ctl.config import state_dir as config_state_dir
 from o2ctl.core.errors import InvalidWorkflow
 from o2ctl.core.events import Event, EventLog
 from o2ctl.core.ids import new_id
@@ -299,6 +300,7 @@ class ControllerRuntime:
             "repo": self.repo_uri,
             "last_run_number": self.store.last_run_number(),
             "node_id": self._local_node,
+            "state_dir": str(config_state_dir()),  # where the plugin runner keeps its files
         }
 
 

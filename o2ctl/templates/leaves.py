@@ -175,7 +175,7 @@ def _bind(ex: Expander, path: str, spec: CallSpec, nargs: int) -> None:
     name = f"{spec.integration}.{spec.method}"
     if functions is None:
         if spec.integration not in ex.integration.integrations:
-            fate = "it will fail, and fail the transition" if spec.critical else "skipped"
+            fate = "critical: it will fail the transition" if spec.critical else "skipped, warning"
             ex.warn(
                 f"call role {path} uses integration {spec.integration!r}, which is not "
                 f"installed ({spec.func} at {spec.trigger}: {fate})"
