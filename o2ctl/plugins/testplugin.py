@@ -89,7 +89,7 @@ def _wait(ctx: CallContext, seconds: float) -> None:
         return
     if seconds > ctx.remaining():
         time.sleep(ctx.remaining())
-        raise CallFailed(f"{seconds:g}s is longer than the call's deadline allows")
+        raise CallFailed(f"waiting {seconds:g}s did not finish within the call's timeout")
     time.sleep(seconds)
 
 

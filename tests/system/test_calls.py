@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,6 +129,25 @@ def test_a_critical_call_before_the_step_cancels_and_leaves_the_state(
     ]
     transitions = [e for e in env.events(after=0, timeout=1.0) if e["kind"] == "transition"]
     assert not [e for e in transitions if e["event"] == "GO_ERROR"]
+    env.destroy()
+
+
+def test_a_critical_call_that_overruns_its_timeout_cancels(
+    clean_o2: Any, state_dir: Path, calls_repo: str
+) -> None:
+    from o2ctl.sdk import ControlError
+
+    order = Order(state_dir)
+    slow = {"fail_at": "leave_CONFIGURED", "fail_func": "testplugin.Sleep(60)"}
+    env = clean_o2.create_environment(calls_repo, vars=order.vars(**slow, fail_timeout="1s"))
+    t0 = time.monotonic()
+    with pytest.raises(
+        ControlError, match=r"calls-order\.calls\.fail \(testplugin\.Sleep\(60\)"
+    ) as e:
+        env.start()
+    assert time.monotonic() - t0 < 10.0, "the call's 1 s timeout, not its 60 s sleep"
+    assert "timeout" in str(e.value)
+    assert env.state == "CONFIGURED"
     env.destroy()
 
 
