@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_for
 
 pytestmark = pytest.mark.ray
 
@@ -53,7 +53,16 @@ def test_readout_dataflow_configures_with_missing_integrations_skipped(
     from o2ctl.sdk import ControlError
 
     farm.add("flp001")
-    env = clean_o2.create_environment(readout_repo, vars=INTEGRATIONS)
+
+    def create() -> Any:
+        try:
+            return clean_o2.create_environment(readout_repo, vars=INTEGRATIONS)
+        except ControlError as exc:  # the controller's view of the nodes is a few s old
+            if "no sync node" in str(exc):
+                return None
+            raise
+
+    env = wait_for(create, 30, "the controller to place tasks on node flp001")
     assert env.state == "CONFIGURED"
     assert {t["role_path"].rsplit(".", 1)[-1] for t in env.tasks} == {"readout", "stfb", "stfs"}
     calls = [e for e in env.events(after=0, timeout=1.0) if e["kind"] == "call"]
