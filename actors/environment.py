@@ -33,9 +33,10 @@ from typing import Any
 import ray
 
 from actors import metrics
+from actors.calls import CallBook
 from actors.envstore import EnvStore
-from actors.errors import EnvironmentBusy, TransitionFailed
-from actors.hooks import run_hooks
+from actors.errors import EnvironmentBusy, TransitionCancelled, TransitionFailed
+from actors.phases import after_step, before_step, go_error_points
 from actors.transitions import TRANSITIONS
 from actors.transitions.common import EnvSettings, TaskEntry, update_roles
 from actors.transitions.simple import stop_running
@@ -86,6 +87,7 @@ class EnvironmentRuntime:
         self.channels: dict[str, str] = {}
         self.run_start_ms = 0
         self.self_handle: Any = None
+        self.calls = CallBook()  # call roles in flight, the current run (actors/calls.py)
         with contextlib.suppress(Exception):
             self.self_handle = ray.get_runtime_context().current_actor
 
@@ -177,13 +179,9 @@ class EnvironmentRuntime:
         t0 = time.perf_counter()
         before = self.fsm.state.value
         try:
-            failed = await run_hooks(self, f"before_{ev.value}")
-            failed += await run_hooks(self, f"leave_{before}")
-            if failed:
-                raise TransitionFailed(
-                    f"{ev.value} cancelled by a critical hook: " + "; ".join(failed), failed
-                )
+            await before_step(self, ev, before)  # hooks and calls: actors/phases.py
             await TRANSITIONS[ev](self, **kwargs)
+            await after_step(self, ev, lambda: self.enter(self.fsm.fire(ev)))
         except Exception as exc:
             self.last_error = str(exc)
             self.later(metrics.transition, ev.value, time.perf_counter() - t0, False)
@@ -192,27 +190,15 @@ class EnvironmentRuntime:
                     "transition", self.env_id, event=ev.value, status="DONE_ERROR", error=str(exc)
                 )
             )
-            if ev not in (EnvEvent.GO_ERROR, EnvEvent.EXIT) and EnvEvent.GO_ERROR in (
-                self.fsm.allowed_events()
+            if (
+                ev not in (EnvEvent.GO_ERROR, EnvEvent.EXIT)
+                and EnvEvent.GO_ERROR in self.fsm.allowed_events()
+                and not isinstance(exc, TransitionCancelled)  # cancelled: state as it was
             ):
                 self.go_error(f"{ev.value} failed")
             raise
         self.durations[ev.value] = time.perf_counter() - t0
         self.later(metrics.transition, ev.value, self.durations[ev.value], True)
-        self.enter(self.fsm.fire(ev))
-        late = await run_hooks(self, f"enter_{self.fsm.state.value}")
-        late += await run_hooks(self, f"after_{ev.value}")
-        if late:
-            self.last_error = "; ".join(late)
-            self.publish(
-                Event(
-                    "transition",
-                    self.env_id,
-                    event=ev.value,
-                    status="ONGOING",
-                    error=self.last_error,
-                )
-            )
         self.publish(
             Event(
                 "transition",
@@ -270,13 +256,16 @@ class EnvironmentRuntime:
                 detail={"reason": why},
             )
         )
+        left = self.fsm.state.value
         self.enter(self.fsm.fire(EnvEvent.GO_ERROR))
         self.persist_soon()
-        self.cleanup = asyncio.ensure_future(self._stop_after_error())
+        self.cleanup = asyncio.ensure_future(self._stop_after_error(left))
 
-    async def _stop_after_error(self) -> None:
+    async def _stop_after_error(self, left: str) -> None:
+        await go_error_points(self, left, "before")
         with contextlib.suppress(Exception):
             await stop_running(self)
+        await go_error_points(self, left, "after")
         self.publish(
             Event(
                 "transition",

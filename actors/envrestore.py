@@ -19,7 +19,7 @@ import ray
 
 from actors import naming
 from actors.transitions.common import TaskEntry, update_roles
-from actors.transitions.deploy import spec_for
+from actors.transitions.deploy import has_state, spec_for
 from o2ctl.core.envfsm import EnvEvent, EnvironmentFSM, EnvState
 from o2ctl.core.envrecord import EnvRecord, TaskRecord, resolve_interrupted
 from o2ctl.core.events import Event, EventLog
@@ -81,7 +81,7 @@ async def _roles(env: EnvironmentRuntime, rec: EnvRecord) -> None:
     for node in env.workflow.root.walk():
         if node.task is None and node.children:
             env.role_children[node.path] = {
-                c.path: c.critical for c in node.children if c.task is None or not c.task.trigger
+                c.path: c.critical for c in node.children if has_state(c)
             }
     env.roles = {p: a for p, a in found.items() if a is not None}
 

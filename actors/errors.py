@@ -22,6 +22,11 @@ class TransitionFailed(ControlError):
         self.failures = failures or []
 
 
+class TransitionCancelled(TransitionFailed):
+    """A critical hook task or call failed before the transition's own step: the
+    transition did not happen and the environment's state is unchanged (no GO_ERROR)."""
+
+
 class DeployFailed(ControlError):
     """Tasks could not be placed or started; nothing was left behind."""
 

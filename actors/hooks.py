@@ -1,15 +1,20 @@
-"""Hook tasks: tasks with a ``trigger`` run at their hook point, not at DEPLOY.
+"""Hook points: the hook tasks and the call roles of one point, in weight order.
 
-A hook point is ``before_<EVENT>``, ``leave_<STATE>``, ``enter_<STATE>``, ``after_<EVENT>``
-(with an optional ``+N``/``-N`` weight: lower weights run first) or ``DESTROY``. At its
-point each hook task is placed like any task, started by a task actor, and waited for
-until its process ends or its timeout (default 30 s) passes; then its actor goes away.
-Hooks of one weight run together. A critical hook that fails (non-zero exit, timeout)
-fails the step it belongs to: before a transition, the transition is cancelled.
+A hook point is ``before_<EVENT>``, ``leave_<STATE>``, ``enter_<STATE>``, ``after_<EVENT>``,
+the bare ``<EVENT>`` (the transition's own step) or ``DESTROY``, with an optional
+``+N``/``-N`` weight (lower weights run first). ``run_hooks`` handles one point, or only
+its negative or non-negative weights, as AliECS does, weight by weight: first the calls
+triggered at that weight are started (``actors/calls.py``), then the calls whose ``await``
+is this point and weight are collected (those just started included), then the hook
+tasks of that weight run together to their end: each is placed like any task, started by
+a task actor and waited for until its process ends or its timeout (default 30 s) passes.
+A critical failure (a hook task's non-zero exit or timeout, a critical call's error)
+ends the point after its weight and is returned, naming the task or call and its reason;
+what the caller does with it depends on where in the transition the point is
+(``actors/phases.py``). Non-critical failures are events only.
 
-Only ``basic`` hook tasks are run here (a plain process, its exit code is its result);
-call roles (integration functions) are reported as not configured. What is not handled
-says so in the error, it is never skipped silently.
+Only ``basic`` hook tasks are run (a plain process, its exit code is its result); any other
+control mode fails with a sentence saying so, never skipped silently.
 """
 
 from __future__ import annotations
@@ -17,11 +22,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import ray
 
+from actors.calls import CallBook
 from actors.reasons import reason
 from actors.transitions.deploy import start_task
 from o2ctl.core.events import Event
@@ -31,6 +36,8 @@ if TYPE_CHECKING:
 
 DEFAULT_HOOK_TIMEOUT_S = 30.0
 _POINT = re.compile(r"^\s*([A-Za-z_]+?)\s*([+-]\d+)?\s*$")
+Weights = Literal["all", "negative", "nonnegative"]
+Points = dict[str, dict[int, tuple[list[Any], list[tuple[str, Any]]]]]
 
 
 def split_trigger(trigger: str) -> tuple[str, int]:
@@ -40,39 +47,74 @@ def split_trigger(trigger: str) -> tuple[str, int]:
     return m.group(1).lower(), int(m.group(2) or 0)
 
 
-def hooks_at(specs: Iterable[Any], point: str) -> dict[int, list[Any]]:
-    by_weight: dict[int, list[Any]] = {}
-    for s in specs:
-        trigger = getattr(s, "trigger", None)
+def index_points(root: Any) -> Points:
+    """Hook point (lower case) → weight → (hook task specs, [(path, call spec)])."""
+    points: Points = {}
+    for node in root.walk():
+        trigger = node.call.trigger if node.call else node.task.trigger if node.task else None
         if not trigger:
             continue
         name, weight = split_trigger(trigger)
-        if name == point.lower():
-            by_weight.setdefault(weight, []).append(s)
-    return dict(sorted(by_weight.items()))
+        tasks, calls = points.setdefault(name, {}).setdefault(weight, ([], []))
+        if node.call:
+            calls.append((node.path, node.call))
+        else:
+            tasks.append(node.task)
+    return points
 
 
-async def run_hooks(env: EnvironmentRuntime, point: str) -> list[str]:
-    """Run the hook tasks of ``point``; returns the failures of critical ones."""
-    groups = hooks_at(env.workflow.root.tasks(), point)
+def _points(env: EnvironmentRuntime) -> Points:
+    book: CallBook = env.calls
+    if book.points is None:
+        book.points = index_points(env.workflow.root)
+    return book.points
+
+
+def _kept(weight: int, weights: Weights) -> bool:
+    return weights == "all" or (weight < 0) == (weights == "negative")
+
+
+async def run_hooks(env: EnvironmentRuntime, point: str, weights: Weights = "all") -> list[str]:
+    """Run the calls and hook tasks of ``point``; returns the critical failures."""
+    book: CallBook = env.calls
+    here = _points(env).get(point.lower(), {})
+    order = sorted(w for w in set(here) | book.awaiting(point) if _kept(w, weights))
     failures: list[str] = []
-    for _, specs in groups.items():
-        results = await asyncio.gather(*(_run_one(env, s, point) for s in specs))
-        for s, msg in zip(specs, results, strict=True):
-            env.publish(
-                Event(
-                    "task",
-                    env.env_id,
-                    path=s.role_path,
-                    event=point,
-                    status="DONE_ERROR" if msg else "DONE_OK",
-                    error=msg,
-                    state="ERROR" if msg else "DONE",
-                    detail={"hook": True, "critical": s.critical},
+    for weight in order:
+        specs, calls = here.get(weight, ([], []))
+        for path, call in calls:
+            book.start(env, path, call)
+        for started, error in await book.collect(point, weight):
+            if error and started.spec.critical:
+                failures.append(
+                    f"call {started.path} ({started.spec.func} at {started.spec.trigger}): {error}"
                 )
-            )
-        failures += [msg for s, msg in zip(specs, results, strict=True) if msg and s.critical]
+        if specs:
+            failures += await _run_tasks(env, specs, point)
+        if failures:
+            break
+    if point.upper() == "DESTROY" and weights != "negative":
+        book.abandon(env, "the environment was destroyed")
     return failures
+
+
+async def _run_tasks(env: EnvironmentRuntime, specs: list[Any], point: str) -> list[str]:
+    """Run hook tasks together; returns the failures of critical ones."""
+    results = await asyncio.gather(*(_run_one(env, s, point) for s in specs))
+    for s, msg in zip(specs, results, strict=True):
+        env.publish(
+            Event(
+                "task",
+                env.env_id,
+                path=s.role_path,
+                event=point,
+                status="DONE_ERROR" if msg else "DONE_OK",
+                error=msg,
+                state="ERROR" if msg else "DONE",
+                detail={"hook": True, "critical": s.critical},
+            )
+        )
+    return [msg for s, msg in zip(specs, results, strict=True) if msg and s.critical]
 
 
 async def _run_one(env: EnvironmentRuntime, spec: Any, point: str) -> str:
@@ -89,7 +131,10 @@ async def _run_one(env: EnvironmentRuntime, spec: Any, point: str) -> str:
         "controlled": False,
         "hook": True,
     }
-    placements = await env.controller.place.remote(env.env_id, [request])
+    try:
+        placements = await env.controller.place.remote(env.env_id, [request])
+    except Exception as exc:
+        return f"hook task {spec.role_path} at {point}: not placed: {reason(exc)}"
     entry = None
     try:
         entry = await start_task(env, spec, placements[0], attach=False)

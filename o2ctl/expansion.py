@@ -2,9 +2,10 @@
 
 The variable stack is the site's: the runtime store's global defaults and vars under the
 templates' own, the system's built-ins (``environment_id`` …), and the user's variables on
-top; ``runtime.Get`` reads the store's runtime values. ``o2ctl template expand`` (dry run)
-and the controller (create) call this same function, so what an operator previews is what
-gets deployed.
+top; ``runtime.Get`` reads the store's runtime values; the installed integration plugins
+(``o2ctl.plugins``) give call roles their signatures and expressions their helpers.
+``o2ctl template expand`` (dry run) and the controller (create) call this same function,
+so what an operator previews is what gets deployed.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from o2ctl.config import ConfigRepository, RepositoryManager, RuntimeStore
+from o2ctl.plugins import installed
 from o2ctl.templates import ExpandedWorkflow, IntegrationContext, expand_workflow
 from o2ctl.templates.budget import DEFAULT_BUDGET, Budget
 
@@ -29,12 +31,16 @@ def expand_for_environment(
 ) -> ExpandedWorkflow:
     source, name = repos.source_for(workflow, repo)
     runtime = store.show().get("runtime")
+    plugins = installed()
     return expand_workflow(
         source,
         name,
         dict(user_vars),
         builtins={**store.global_defaults(), **(builtins or {})},
         global_vars=store.global_vars(),
-        integration=IntegrationContext(runtime=runtime if isinstance(runtime, dict) else None),
+        integration=IntegrationContext(
+            runtime=runtime if isinstance(runtime, dict) else None,
+            **plugins.integration_fields(),
+        ),
         budget=budget,
     )

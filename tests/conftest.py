@@ -26,7 +26,9 @@ from occ.processes import OwnedProcess, find_owned
 RUN_ENV = "O2CTL_TEST_RUN"
 RUN_ID = os.environ.setdefault(RUN_ENV, uuid.uuid4().hex)
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_WORKFLOWS = ROOT.parent / "shared" / "controlworkflows"
+SHARED_WORKFLOWS = Path(
+    os.environ.get("O2CTL_SHARED_WORKFLOWS") or ROOT.parent / "shared" / "controlworkflows"
+)  # a worktree outside /work sets O2CTL_SHARED_WORKFLOWS
 
 
 def wait_for(cond: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> object:

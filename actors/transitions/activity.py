@@ -1,8 +1,9 @@
 """START_ACTIVITY and STOP_ACTIVITY: a run begins and ends.
 
 START_ACTIVITY takes the next run number from the controller (persistent, strictly
-increasing, never reused) and sends every task START with ``run_number``, ``runNumber``,
-``run_type`` and ``run_start_time_ms``; STOP_ACTIVITY sends STOP with the same run number.
+increasing, never reused; ``begin_run``, run at before_START_ACTIVITY) and sends every
+task START with ``run_number``, ``runNumber``, ``run_type`` and ``run_start_time_ms``;
+STOP_ACTIVITY sends STOP with the same run number.
 """
 
 from __future__ import annotations
@@ -27,9 +28,14 @@ def _run_args(env: EnvironmentRuntime) -> dict[str, str]:
     }
 
 
-async def start_activity(env: EnvironmentRuntime) -> None:
+async def begin_run(env: EnvironmentRuntime) -> None:
+    """A new run number; called at before_START_ACTIVITY, between the negative and the
+    other weights, so that calls from there on see it (as in AliECS; actors/phases.py)."""
     env.run_number = int(await env.controller.next_run_number.remote())
     env.run_start_ms = int(time.time() * 1000)
+
+
+async def start_activity(env: EnvironmentRuntime) -> None:
     failures = await fan_out(env, "START", TaskState.RUNNING, _run_args(env))
     raise_if_failed(env, "START_ACTIVITY", failures)
 

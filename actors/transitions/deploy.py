@@ -61,6 +61,14 @@ def _requests(env: EnvironmentRuntime) -> list[dict[str, Any]]:
     return [deployable_request(s) for s in deployable(env.workflow.root.tasks())]
 
 
+def has_state(node: Any) -> bool:
+    """Whether a role has a state to merge: a deployed task, or a role holding one (hook
+    tasks, call roles and roles of nothing else have none: INVARIANT, never reported)."""
+    if node.call is not None or node.task is not None:
+        return node.call is None and not node.task.trigger
+    return any(has_state(c) for c in node.children)
+
+
 def create_roles(env: EnvironmentRuntime) -> None:
     """One role actor per aggregating role, parents first."""
     me = env.self_handle
@@ -68,9 +76,7 @@ def create_roles(env: EnvironmentRuntime) -> None:
     def visit(node: Any, parent: Any, parent_is_env: bool) -> None:
         if node.task is not None or not node.children:
             return
-        children = {
-            c.path: c.critical for c in node.children if c.task is None or not c.task.trigger
-        }
+        children = {c.path: c.critical for c in node.children if has_state(c)}
         actor = RoleActor.options(
             name=naming.role_actor(env.env_id, node.path),
             namespace=naming.NAMESPACE,

@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from o2ctl.cli import config, env, node, repo, system, task, template
+from o2ctl.cli import config, env, node, repo, runs, system, task, template
 from o2ctl.cli.common import EXIT_CONFIG, EXIT_CONTROL, EXIT_OTHER, EXIT_USAGE, print_error
 from o2ctl.config import ConfigError, TemplateNotFound
 
@@ -36,6 +36,7 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("template", template.app),
     ("repo", repo.app),
     ("config", config.app),
+    ("runs", runs.app),
 ]
 
 

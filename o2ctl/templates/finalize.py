@@ -10,7 +10,7 @@ built bottom-up, each task's ``TaskSpec`` with its resolved channels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from o2ctl.templates.channels import (
     ChannelDecl,
@@ -22,7 +22,7 @@ from o2ctl.templates.channels import (
 )
 from o2ctl.templates.convert import to_text
 from o2ctl.templates.helpers import IntegrationContext
-from o2ctl.templates.model import ChannelSpec, RoleNode, TaskSpec
+from o2ctl.templates.model import CallSpec, ChannelSpec, RoleNode, TaskSpec
 from o2ctl.templates.stages import Draft, Expander
 
 
@@ -52,7 +52,7 @@ def finalize(root: Draft, ex: Expander, integration: IntegrationContext) -> Fina
         resolved[task.path] = (tuple(s for s, _ in task.binds), tuple(connects))
     published = {a: t for a, t in aliases.items() if a not in integration.global_channels}
     variables = {k: to_text(v) for k, v in (root.variables or {}).items()}
-    return Finalized(_freeze(root, resolved), published, variables)
+    return Finalized(_freeze(root, resolved, variables), published, variables)
 
 
 def _walk(draft: Draft) -> list[Draft]:
@@ -88,7 +88,9 @@ def _collect(
 
 
 def _freeze(
-    draft: Draft, resolved: dict[str, tuple[tuple[ChannelSpec, ...], tuple[ChannelSpec, ...]]]
+    draft: Draft,
+    resolved: dict[str, tuple[tuple[ChannelSpec, ...], tuple[ChannelSpec, ...]]],
+    root_vars: dict[str, str],
 ) -> RoleNode:
     task = None
     if draft.task is not None:
@@ -118,10 +120,19 @@ def _freeze(
         kind=draft.kind,
         critical=draft.critical,
         constraints=draft.constraints,
-        children=tuple(_freeze(child, resolved) for child in draft.children),
+        children=tuple(_freeze(child, resolved, root_vars) for child in draft.children),
         task=task,
-        call=draft.call,
+        call=_own_variables(draft.call, root_vars),
         include=draft.include,
         locals=dict(draft.locals),
         source=str(draft.source),
     )
+
+
+def _own_variables(call: CallSpec | None, root_vars: dict[str, str]) -> CallSpec | None:
+    """A call keeps only the variables where its role differs from the root (the rest are
+    ``ExpandedWorkflow.variables``): a workflow with many calls stays small to ship."""
+    if call is None:
+        return None
+    own = {k: v for k, v in call.variables.items() if root_vars.get(k) != v}
+    return replace(call, variables=own)

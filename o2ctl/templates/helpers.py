@@ -8,8 +8,9 @@ value and leave a warning (``inventory.DetectorForHost`` → ``""``, ``Detectors
 ``"[]"``, ``config.Resolve`` → the unresolved query path, ``dpl.GenerateFromUriOrFallback
 ToTemplate`` → the template of that name); the others raise a ``TemplateError`` naming the
 function. Any member of an integration namespace (``odc.*``, ``dcs.*``, ``bookkeeping.*`` …)
-called inside an expression is such an error: those services run at hook time, in call
-roles, never while expanding.
+called inside an expression is such an error, naming the plugin as not installed, unless
+an installed plugin of that name publishes the helper (``IntegrationContext.plugin_helpers``,
+filled from ``o2ctl.plugins``): expressions may use the helpers of installed plugins.
 """
 
 from __future__ import annotations
@@ -39,8 +40,11 @@ class IntegrationContext:
 
     ``inventory``: host name → detector. ``config``: configuration path → payload
     (``config.Get``). ``runtime``: ``"component/key"`` → value (``runtime.Get``).
-    ``integrations``: plugin names configured in this deployment (others are reported as
-    warnings on call roles). ``global_channels``: channel aliases provided from outside the
+    ``integrations``: integration names available in this deployment without a signature
+    check (others are reported as warnings on call roles). ``plugin_calls``: installed
+    plugins → their call functions → (min, max) argument counts; a call role naming one is
+    checked against it. ``plugin_helpers``: installed plugins' helper namespaces, which
+    expressions may use. ``global_channels``: channel aliases provided from outside the
     workflow (alias → ``role.path:channel`` or a ``tcp://``/``ipc://`` address).
     """
 
@@ -49,6 +53,8 @@ class IntegrationContext:
     runtime: Mapping[str, str] | None = None
     integrations: frozenset[str] = frozenset()
     global_channels: Mapping[str, str] = field(default_factory=dict)
+    plugin_calls: Mapping[str, Mapping[str, tuple[int, int]]] = field(default_factory=dict)
+    plugin_helpers: Mapping[str, Namespace] = field(default_factory=dict)
 
 
 class HelperEnv(Env, Protocol):
@@ -175,8 +181,8 @@ def _unavailable(namespace: str, why: str) -> Callable[[str], Function]:
 
 
 def integration_namespace(name: str) -> Namespace:
-    """``odc``, ``dcs`` …: any member is a function that reports the missing service."""
-    why = f"needs the '{name}' integration service, which is not available while expanding"
+    """``odc``, ``dcs`` …: any member is a function that reports the plugin as not installed."""
+    why = f"needs the integration plugin '{name}', which is not installed"
     return Namespace(name, {}, _unavailable(name, why))
 
 

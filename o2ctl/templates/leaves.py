@@ -5,8 +5,11 @@ renders it in the role's stack; with a ``trigger`` it is a hook task, run at tha
 point of the environment's transitions (a ``basic`` template then runs in ``hook`` mode,
 with a 30 s default timeout, as in AliECS). A call role names an integration function
 (``call: {func: dcs.StartOfRun(), trigger, await, timeout, critical, return}``); it is
-not evaluated while expanding, only checked, and an integration not configured for this
-deployment is reported as a warning on the expansion, never a crash.
+not run while expanding (its arguments are evaluated at call time, in the role's
+variables, which the ``CallSpec`` keeps), only checked: a call to an installed plugin must
+name one of its functions with a fitting number of arguments (a ``TemplateError``
+otherwise), and an integration that is not installed is reported as a warning on the
+expansion, never a crash (at run time its call fails: fatal if critical).
 """
 
 from __future__ import annotations
@@ -141,7 +144,7 @@ class CallRole(RoleTemplate):
         env, call = state.env, self.call
         with located(line=self.call_where.line):
             func = render_text(call["func"], env).strip()
-            integration, method = _function_name(func)
+            integration, method, nargs = _function_name(func)
             if call.get("trigger") is None:
                 raise TemplateError("call without trigger", expected=TRIGGER_HELP)
             timeout = optional_render(
@@ -158,25 +161,47 @@ class CallRole(RoleTemplate):
                 timeout_s=CALL_TIMEOUT_S if timeout is None else timeout,
                 critical=to_bool(render(call.get("critical"), env), "call.critical", default=True),
                 return_var=optional_render(call.get("return"), env, to_text),
+                variables={k: to_text(v) for k, v in state.scope.flatten().items()},
             )
-        if integration not in ex.integration.integrations:
-            ex.warn(
-                f"call role {state.frame.path} uses integration {integration!r} which is not "
-                f"configured ({func} at {spec.trigger})"
-            )
+            _bind(ex, state.frame.path, spec, nargs)
         draft = self.draft(state, "call", spec.critical)
         draft.call = spec
         return [draft]
 
 
-def _function_name(func: str) -> tuple[str, str]:
+def _bind(ex: Expander, path: str, spec: CallSpec, nargs: int) -> None:
+    """Check the call against the installed plugin, or warn that there is none."""
+    functions = ex.integration.plugin_calls.get(spec.integration)
+    name = f"{spec.integration}.{spec.method}"
+    if functions is None:
+        if spec.integration not in ex.integration.integrations:
+            fate = "critical: it will fail the transition" if spec.critical else "skipped, warning"
+            ex.warn(
+                f"call role {path} uses integration {spec.integration!r}, which is not "
+                f"installed ({spec.func} at {spec.trigger}: {fate})"
+            )
+        return
+    arity = functions.get(spec.method)
+    if arity is None:
+        known = ", ".join(sorted(functions)) or "none"
+        raise TemplateError(
+            f"call func {spec.func}: plugin {spec.integration!r} has no function {spec.method!r}",
+            expected=f"one of {known}",
+        )
+    low, high = arity
+    if not low <= nargs <= high:
+        count = str(low) if low == high else f"{low}-{high}"
+        raise TemplateError(f"call func {spec.func}: {name} takes {count} argument(s), got {nargs}")
+
+
+def _function_name(func: str) -> tuple[str, str, int]:
     node = expr.parse(func)
     if (
         isinstance(node, expr.Call)
         and isinstance(node.func, expr.Member)
         and isinstance(node.func.obj, expr.Name)
     ):
-        return node.func.obj.id, node.func.name
+        return node.func.obj.id, node.func.name, len(node.args)
     raise TemplateError(
         f"call func {func!r}", expected="an integration call such as dcs.StartOfRun()"
     )

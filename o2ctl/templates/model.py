@@ -94,6 +94,7 @@ class CallSpec:
     timeout_s: float
     critical: bool
     return_var: str | None
+    variables: Mapping[str, str] = field(default_factory=dict)  # where they differ from root's
 
 
 @dataclass(frozen=True)

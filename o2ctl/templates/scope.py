@@ -152,7 +152,7 @@ class RoleEnv:
         self.this: Frame | None = None
 
     def lookup(self, name: str) -> object:
-        found = GLOBAL_NAMES.get(name)
+        found = self.integration.plugin_helpers.get(name) or GLOBAL_NAMES.get(name)
         if found is not None:
             return found
         if name in _TREE:
@@ -216,7 +216,7 @@ class TaskEnv:
         self.used: set[str] = set()
 
     def lookup(self, name: str) -> object:
-        found = GLOBAL_NAMES.get(name)
+        found = self.integration.plugin_helpers.get(name) or GLOBAL_NAMES.get(name)
         if found is not None:
             return found
         if name in _TREE:

@@ -106,7 +106,7 @@ def test_inventory_without_backend_is_neutral_and_warns() -> None:
         ("[1][5]", "out of range"),
         ("'a' matches 'b'", "not supported"),
         ("config.Get('a/b')", "config.Get('a/b'): no configuration store"),
-        ("dcs.StartOfRun()", "dcs.StartOfRun() needs the 'dcs' integration"),
+        ("dcs.StartOfRun()", "dcs.StartOfRun() needs the integration plugin 'dcs'"),
         ("dpl.Generate('o2-x')", "dpl.Generate() needs the DPL workflow generator"),
         ("util.Dump('x', '/tmp/x')", "util.Dump writes files"),
         ("json.Unmarshal('{')", "not JSON"),

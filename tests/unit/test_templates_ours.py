@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import shutil
 import tomllib
+from pathlib import Path
 
 import pytest
 from test_templates_support import OUR_WORKFLOWS, ROOT, DirSource
 
-from o2ctl.templates import Constraint, expand_workflow, render_task_for_host
+from o2ctl.plugins import Plugins
+from o2ctl.templates import Constraint, IntegrationContext, expand_workflow, render_task_for_host
 
 PIPELINE = "sampler-processors-sink"
 
@@ -18,11 +20,14 @@ def ours() -> DirSource:
     return DirSource(OUR_WORKFLOWS)
 
 
-def test_every_workflow_of_ours_expands_cleanly(ours: DirSource) -> None:
+def test_every_workflow_of_ours_expands_cleanly(ours: DirSource, tmp_path: Path) -> None:
     names = ours.list_templates("workflow")
-    assert {PIPELINE, "direct-example"} <= set(names)
+    assert {PIPELINE, "direct-example", "calls-example"} <= set(names)
+    builtin_plugins = IntegrationContext(**Plugins(tmp_path).integration_fields())
     for name in names:
-        wf = expand_workflow(ours, name, builtins={"environment_id": "env1"})
+        wf = expand_workflow(
+            ours, name, builtins={"environment_id": "env1"}, integration=builtin_plugins
+        )
         assert wf.warnings == (), (name, wf.warnings)
         assert wf.root.tasks()
 

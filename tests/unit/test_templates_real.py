@@ -195,7 +195,7 @@ def test_readout_dataflow_integration_calls_become_warnings(real: DirSource) -> 
     pfr = calls["readout-dataflow.dcs.pfr"]
     assert pfr.await_trigger == "after_CONFIGURE-1" and not pfr.critical
     assert "readout-dataflow.bookkeeping.startrun" not in calls  # consuming kafka: disabled
-    warned = [w for w in wf.warnings if "which is not configured" in w]
+    warned = [w for w in wf.warnings if "which is not installed" in w]
     assert any("'dcs'" in w for w in warned) and any("'bookkeeping'" in w for w in warned)
     quiet = expand_workflow(
         real,
@@ -203,7 +203,7 @@ def test_readout_dataflow_integration_calls_become_warnings(real: DirSource) -> 
         {"hosts": '["flp001"]', "dcs_enabled": "true"},
         integration=IntegrationContext(integrations=frozenset({"dcs"})),
     )
-    assert not [w for w in quiet.warnings if "which is not configured" in w]
+    assert not [w for w in quiet.warnings if "which is not installed" in w]
 
 
 def test_readout_dataflow_reports_missing_services_by_name(real: DirSource) -> None:

@@ -272,7 +272,7 @@ roles:
         30.0,
     )
     assert wf.root.find("w.sor").kind == "call" and not wf.root.find("w.sor").critical
-    assert any("integration 'dcs' which is not configured" in w for w in wf.warnings)
+    assert any("integration 'dcs', which is not installed" in w for w in wf.warnings)
 
 
 def test_yaml_is_read_with_the_core_schema() -> None:
