@@ -126,6 +126,7 @@ class TaskRuntime:
         self._command = asyncio.Lock()  # one OCC exchange at a time with the process
         self._exiting = False
         self._spawning = False
+        self._record_lock = asyncio.Lock()
         self._bg: list[asyncio.Task[None]] = []
 
     def __repr__(self) -> str:
@@ -206,19 +207,22 @@ class TaskRuntime:
         }
 
     async def _save_record(self) -> None:
-        if self.req is None or self.pid <= 0 or self.exited:
-            return
-        rec = launchrec.LaunchRecord(
-            self.task_id,
-            asdict(self.req),
-            self.pid,
-            self.started,
-            self.env_id,
-            self.role_path,
-            self.env_actor,
-            self.epoch,
-        )
-        await asyncio.to_thread(launchrec.write, self.state_dir, rec)
+        """Write the launch record; serialised, and built under the lock, so that the last
+        write always holds the newest owner (an attach may overtake a launch in flight)."""
+        async with self._record_lock:
+            if self.req is None or self.pid <= 0 or self.exited:
+                return
+            rec = launchrec.LaunchRecord(
+                self.task_id,
+                asdict(self.req),
+                self.pid,
+                self.started,
+                self.env_id,
+                self.role_path,
+                self.env_actor,
+                self.epoch,
+            )
+            await asyncio.to_thread(launchrec.write, self.state_dir, rec)
 
     # -- launch ---------------------------------------------------------------------
     async def launch(self, req: LaunchRequest) -> dict[str, Any]:
