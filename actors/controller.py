@@ -270,6 +270,42 @@ class ControllerRuntime:
         self.events.append(Event("environment", env_id, state="DESTROYED"))
         return result
 
+    async def modify_environment(
+        self,
+        env_id: str,
+        user_vars: dict[str, str] | None = None,
+        exclude: list[str] | None = None,
+        include: list[str] | None = None,
+        kill: bool = False,
+        dry_run: bool = False,
+        restart_run: bool = False,
+    ) -> dict[str, Any]:
+        """Change what environment ``env_id`` should be (variables, excluded role paths) and
+        apply the smallest change to what runs (``actors/transitions/modify.py``)."""
+        from actors.modifytarget import new_target
+
+        env = self._env(env_id)
+        summary = await env.summary.remote()
+        target, locked = await new_target(
+            self, env_id, summary, user_vars or {}, list(exclude or ()), list(include or ())
+        )
+        ok = False
+        try:
+            result = dict(await env.modify.remote(target, kill, dry_run, restart_run))
+            ok = True
+        except ray.exceptions.RayActorError:
+            raise Restarting(f"environment {env_id}: its actor restarted during MODIFY") from None
+        finally:
+            if dry_run or not ok:  # what this modify locked goes back
+                for d in locked:
+                    self.detectors.pop(d, None)
+        if not dry_run:
+            kept = set(target.detectors)
+            for d in [d for d, holder in self.detectors.items() if holder == env_id]:
+                if d not in kept:
+                    del self.detectors[d]
+        return result
+
     async def list_environments(self) -> list[dict[str, Any]]:
         ids = sorted(self.envs)
         got = await asyncio.gather(
@@ -354,9 +390,9 @@ class ControllerRuntime:
         self.registry.register(env_id, records)
 
     def allocate_channel_ports(
-        self, need: dict[str, tuple[str, list[str]]]
+        self, need: dict[str, tuple[str, list[str]]], keep: bool = False
     ) -> dict[str, dict[str, int]]:
-        return self.registry.channel_ports(need)
+        return self.registry.channel_ports(need, keep)
 
     async def release_environment(self, env_id: str, kept: list[str], dropped: list[str]) -> None:
         pooled = self.registry.release(kept, dropped)

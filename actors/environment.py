@@ -62,8 +62,10 @@ class EnvironmentRuntime:
     repo: str | None = None
     excluded: list[str] = field(default_factory=list)
     reclaim: bool = False
+    workflow_ref: str = ""  # the workflow as the operator named it (repository and all)
 
     def __post_init__(self) -> None:
+        self.workflow_ref = self.workflow_ref or self.workflow.workflow
         self.fsm = EnvironmentFSM()
         self.events = EventLog()
         self.tasks: dict[str, TaskEntry] = {}
@@ -277,6 +279,15 @@ class EnvironmentRuntime:
         )
         self.persist_soon()
 
+    async def modify(
+        self, target: Any, kill: bool = False, dry_run: bool = False, restart_run: bool = False
+    ) -> dict[str, Any]:
+        """Bring the environment to ``target`` (``actors.transitions.modify.Target``) by the
+        smallest change; returns the diff (added, removed, changed keys, untouched count)."""
+        from actors.envmodify import run_modify
+
+        return await run_modify(self, target, kill, dry_run, restart_run)
+
     async def _cancel_current(self, by: str) -> None:
         current = self._current
         if current is None or current.done():
@@ -383,6 +394,7 @@ class EnvironmentRuntime:
         return {
             "env_id": self.env_id,
             "workflow": self.workflow.workflow,
+            "workflow_ref": self.workflow_ref,
             "state": self.fsm.state.value,
             "root_state": self.root_state.value,
             "busy": self.busy,
@@ -454,6 +466,7 @@ class Environment(EnvironmentRuntime):
             rec.repo,
             list(rec.excluded),
             rec.reclaim,
+            rec.workflow,
         )
         await restore(self, rec)
 

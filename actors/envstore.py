@@ -37,7 +37,7 @@ SOON_S = 0.2
 def record_of(env: EnvironmentRuntime) -> EnvRecord:
     return EnvRecord(
         env_id=env.env_id,
-        workflow=env.workflow.workflow,
+        workflow=env.workflow_ref,
         repo=env.repo,
         user_vars=dict(env.user_vars),
         excluded=list(env.excluded),

@@ -59,3 +59,7 @@ class Restarting(ControlError):
 
 class AdmissionRefused(ControlError):
     """An environment (or a change to one) does not fit: nothing was started."""
+
+
+class ModifyRefused(ControlError):
+    """A modify that could not be made: the environment is exactly as it was."""

@@ -186,13 +186,24 @@ class TaskRegistry:
             self.ports.release_owner(task_id)
         return pooled
 
-    def channel_ports(self, need: Mapping[str, tuple[str, list[str]]]) -> dict[str, dict[str, int]]:
-        """Fresh ports for each task's TCP binds (what it held before is released first);
-        ``need`` maps a task id to (its host's IP, the purposes)."""
+    def channel_ports(
+        self, need: Mapping[str, tuple[str, list[str]]], keep: bool = False
+    ) -> dict[str, dict[str, int]]:
+        """Ports for each task's TCP binds; ``need`` maps a task id to (its host's IP, the
+        purposes). At CONFIGURE every port is fresh (what a task held before is released
+        first); with ``keep`` (a modify) a task keeps the ports it holds for the purposes
+        still needed, so its peers' addresses do not move, and only new ones are taken."""
         out: dict[str, dict[str, int]] = {}
         for task_id, (ip, purposes) in need.items():
-            self.ports.release_owner(task_id, keep_purposes=["control"])
-            out[task_id] = self.ports.allocate_many(ip, task_id, purposes)
+            held = {
+                r.purpose: r.port for r in self.ports.held_by(task_id) if r.purpose != "control"
+            }
+            kept = {p: held[p] for p in purposes if keep and p in held}
+            for purpose in held:
+                if purpose not in kept:
+                    self.ports.release_owner_purpose(task_id, purpose)
+            missing = [p for p in purposes if p not in kept]
+            out[task_id] = {**kept, **self.ports.allocate_many(ip, task_id, missing)}
         return out
 
     # -- after a controller restart -------------------------------------------------------

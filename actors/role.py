@@ -63,6 +63,12 @@ class RoleRuntime:
             self._changed()
         return self.agg.state.value
 
+    def set_children(self, children: dict[str, bool]) -> str:
+        """A modified environment: children added or removed (states of the others kept)."""
+        if self.agg.set_children(children):
+            self._changed()
+        return self.agg.state.value
+
     def snapshot(self) -> dict[str, Any]:
         return {
             "path": self.path,

@@ -468,6 +468,12 @@ class TaskRuntime:
         req = self.req if control_port is None else replace(self.req, control_port=control_port)
         return await self.launch(req)
 
+    async def relaunch(self, req: LaunchRequest, grace_s: float = 3.0) -> dict[str, Any]:
+        """Replace the process by one started from another request (a modify that changes
+        the task's command line): stop what runs, launch the new one."""
+        self.req = req
+        return await self.restart(grace_s, req.control_port)
+
     def ping(self) -> float:
         return time.time()
 

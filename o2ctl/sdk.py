@@ -334,6 +334,37 @@ class Environment:
             )
         )
 
+    def modify(
+        self,
+        vars: dict[str, Any] | None = None,
+        exclude: list[str] | None = None,
+        include: list[str] | None = None,
+        kill: bool = False,
+        dry_run: bool = False,
+        restart_run: bool = False,
+    ) -> dict[str, Any]:
+        """Change what this environment should be and apply the smallest change to what runs.
+
+        ``vars``: variables to set (as at creation, ``path.to.role:key`` too); ``exclude`` /
+        ``include``: role subtrees switched off / on again (a detector leaving or joining);
+        ``kill``: removed tasks are ended rather than kept in the idle pool; ``dry_run``:
+        only say what would change; ``restart_run``: a change a run cannot absorb (a process
+        that must restart) is made by stopping the run and starting a new one. Returns the
+        diff: added, removed, changed (with the keys that differ), restarted, untouched."""
+        return dict(
+            call(
+                self.client.controller.modify_environment.remote(
+                    self.id,
+                    {str(k): str(v) for k, v in (vars or {}).items()},
+                    list(exclude or ()),
+                    list(include or ()),
+                    kill,
+                    dry_run,
+                    restart_run,
+                )
+            )
+        )
+
     async def adestroy(
         self, keep_tasks: bool = False, allow_in_running: bool = False, force: bool = False
     ) -> dict[str, Any]:

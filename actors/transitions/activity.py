@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from actors.environment import EnvironmentRuntime
 
 
-def _run_args(env: EnvironmentRuntime) -> dict[str, str]:
+def run_args(env: EnvironmentRuntime) -> dict[str, str]:
     run = str(env.run_number)
     return {
         "run_number": run,
@@ -36,11 +36,11 @@ async def begin_run(env: EnvironmentRuntime) -> None:
 
 
 async def start_activity(env: EnvironmentRuntime) -> None:
-    failures = await fan_out(env, "START", TaskState.RUNNING, _run_args(env))
+    failures = await fan_out(env, "START", TaskState.RUNNING, run_args(env))
     raise_if_failed(env, "START_ACTIVITY", failures)
 
 
 async def stop_activity(env: EnvironmentRuntime) -> None:
     running = [e for e in env.tasks.values() if e.state != TaskState.CONFIGURED]
-    failures = await fan_out(env, "STOP", TaskState.CONFIGURED, _run_args(env), only=running)
+    failures = await fan_out(env, "STOP", TaskState.CONFIGURED, run_args(env), only=running)
     raise_if_failed(env, "STOP_ACTIVITY", failures)

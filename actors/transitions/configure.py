@@ -11,6 +11,7 @@ before any process is touched.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from actors.errors import TransitionFailed
@@ -32,12 +33,28 @@ def _tcp_binds(spec: Any) -> list[str]:
     return out
 
 
-async def configure(env: EnvironmentRuntime) -> None:
-    tasks = [e for e in env.tasks.values() if e.controlled]
-    need = {e.task_id: (e.ip, _tcp_binds(e.spec)) for e in tasks}
-    ports: dict[str, dict[str, int]] = await env.controller.allocate_channel_ports.remote(need)
-    for e in tasks:
-        e.ports = dict(ports.get(e.task_id, {}))
+def tcp_purposes(spec: Any) -> list[str]:
+    return _tcp_binds(spec)
+
+
+def configuration(
+    env: EnvironmentRuntime,
+    tasks: list[Any],
+    ports: Mapping[str, Mapping[str, int]],
+    what: str = "CONFIGURE",
+    publish: bool = True,
+) -> dict[str, dict[str, str]]:
+    """Every task's CONFIGURE key-values (its properties and ``chans.*``), by role path.
+
+    ``tasks`` are entries with ``role_path``, ``task_id``, ``node_id``, ``ip`` and ``spec``
+    (all the environment's controlled tasks: a connect may target any of their binds);
+    ``ports[task_id][purpose]`` their bind ports. A port not known yet (a task still to be
+    placed, in a dry run) reads as a placeholder, so that whoever connects to it shows as
+    changed. ``publish``: record the bound addresses as the environment's channels."""
+
+    def port_of(host: str, owner: str, purpose: str) -> int | str:
+        return ports.get(owner, {}).get(purpose, f"<{owner}:{purpose}>")
+
     inputs = [
         WiringInput(e.role_path, e.task_id, e.node_id, e.ip, e.spec.binds, e.spec.connects)
         for e in tasks
@@ -45,19 +62,29 @@ async def configure(env: EnvironmentRuntime) -> None:
     try:
         wiring = wire(
             inputs,
-            lambda host, owner, purpose: ports[owner][purpose],
+            port_of,  # type: ignore[arg-type]
             env_id=env.env_id,
             global_channels=env.workflow.global_channels,
         )
     except WiringError as exc:
-        raise TransitionFailed(f"CONFIGURE of environment {env.env_id}: {exc}") from None
-    args = {
+        raise TransitionFailed(f"{what} of environment {env.env_id}: {exc}") from None
+    if publish:
+        env.channels = wiring.bound
+    return {
         e.role_path: {
             **{k: str(v) for k, v in e.spec.properties.items()},
             **wiring.chans.get(e.role_path, {}),
         }
         for e in tasks
     }
-    env.channels = wiring.bound
+
+
+async def configure(env: EnvironmentRuntime) -> None:
+    tasks = [e for e in env.tasks.values() if e.controlled]
+    need = {e.task_id: (e.ip, _tcp_binds(e.spec)) for e in tasks}
+    ports: dict[str, dict[str, int]] = await env.controller.allocate_channel_ports.remote(need)
+    for e in tasks:
+        e.ports = dict(ports.get(e.task_id, {}))
+    args = configuration(env, tasks, ports)
     failures = await fan_out(env, "CONFIGURE", TaskState.CONFIGURED, args, per_task_args=True)
     raise_if_failed(env, "CONFIGURE", failures)

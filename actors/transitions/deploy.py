@@ -91,7 +91,7 @@ def create_roles(env: EnvironmentRuntime) -> None:
     visit(env.workflow.root, me, True)
 
 
-def _launch_request(env: EnvironmentRuntime, spec: Any, p: dict[str, Any]) -> LaunchRequest:
+def launch_request(env: EnvironmentRuntime, spec: Any, p: dict[str, Any]) -> LaunchRequest:
     cmd = spec.command
     plan = plan_launch(
         role_path=spec.role_path,
@@ -189,7 +189,7 @@ async def _launch(
         actor.attach.remote(env.env_id, spec.role_path, me, my_name)
     for attempt in range(PORT_ATTEMPTS):
         try:
-            return dict(await actor.launch.remote(_launch_request(env, spec, p)))
+            return dict(await actor.launch.remote(launch_request(env, spec, p)))
         except Exception as exc:
             taken = unwrap(exc)
             if not isinstance(taken, PortTaken) or attempt == PORT_ATTEMPTS - 1:

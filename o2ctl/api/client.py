@@ -198,6 +198,32 @@ class ApiClient:
             request.graceSeconds = grace_s
         return dicts.assigned(self._call("AssignNode", request, self.timeout))
 
+    def modify_environment(self, env_id: str, **change: Any) -> dict[str, Any]:
+        """Change a live environment (see ``Environment.modify``); returns the diff."""
+        request = pb.ModifyEnvironmentRequest(
+            envId=env_id,
+            vars={str(k): str(v) for k, v in (change.get("vars") or {}).items()},
+            exclude=list(change.get("exclude") or ()),
+            include=list(change.get("include") or ()),
+            kill=bool(change.get("kill")),
+            dryRun=bool(change.get("dry_run")),
+            restartRun=bool(change.get("restart_run")),
+        )
+        r = self._call("ModifyEnvironment", request, self.timeout)
+        out: dict[str, Any] = {
+            "added": list(r.added),
+            "removed": list(r.removed),
+            "changed": {c.path: list(c.keys) for c in r.changed},
+            "restarted": dict(r.restarted),
+            "untouched": r.untouched,
+            "took_s": r.tookSeconds,
+            "blocked_while_running": list(r.blockedWhileRunning),
+            "dry_run": r.dryRun,
+        }
+        if r.runNumber:
+            out["run_number"] = r.runNumber
+        return out
+
     # -- events -------------------------------------------------------------------------
     def events(
         self, env_id: str | None = None, after: int | None = None, timeout: float | None = None

@@ -283,6 +283,39 @@ class ControlServicer(pb_grpc.ControlServicer):
         log.info("node %s assigned %s (%s)", request.machineId, request.mode, result.get("how"))
         return messages.assign_reply(result)
 
+    @rpc()
+    async def ModifyEnvironment(
+        self, request: pb.ModifyEnvironmentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ModifyEnvironmentReply:
+        if not request.envId:
+            raise BadRequest("envId is empty: name an environment")
+        d = await self._ask(
+            self.controller.modify_environment.remote(
+                request.envId,
+                dict(request.vars),
+                list(request.exclude),
+                list(request.include),
+                request.kill,
+                request.dryRun,
+                request.restartRun,
+            ),
+            context,
+        )
+        log.info(
+            "environment %s modified: %s", request.envId, {k: d[k] for k in ("added", "removed")}
+        )
+        return pb.ModifyEnvironmentReply(
+            added=d["added"],
+            removed=d["removed"],
+            changed=[pb.ChangedTask(path=p, keys=k) for p, k in d["changed"].items()],
+            restarted=d["restarted"],
+            untouched=d["untouched"],
+            tookSeconds=d["took_s"],
+            blockedWhileRunning=d["blocked_while_running"],
+            dryRun=bool(d.get("dry_run")),
+            runNumber=int(d.get("run_number") or 0),
+        )
+
     # -- roles and templates ------------------------------------------------------------
     @rpc()
     async def GetRoles(

@@ -38,6 +38,9 @@ class RemoteEnvironment:
     def transition(self, event: str) -> str:
         return str(self.api.control(self.id, event)["state"])
 
+    def modify(self, **change: Any) -> dict[str, Any]:
+        return self.api.modify_environment(self.id, **change)
+
     def destroy(
         self, keep_tasks: bool = False, allow_in_running: bool = False, force: bool = False
     ) -> dict[str, Any]:

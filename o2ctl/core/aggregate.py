@@ -45,3 +45,20 @@ class RoleAggregate:
             child.version = max(version, child.version)
         before, self.state = self.state, self._merge()
         return before != self.state
+
+    def set_children(self, children: Mapping[str, bool]) -> bool:
+        """The role's children change (an environment modified): those that stay keep their
+        state, new ones start UNKNOWN; True when the role's own state changed."""
+        old = self.children
+        self.children = {
+            p: old[p]
+            if p in old and old[p].critical == c
+            else ChildState(
+                old[p].state if p in old else TaskState.UNKNOWN,
+                c,
+                old[p].version if p in old else -1,
+            )
+            for p, c in children.items()
+        }
+        before, self.state = self.state, self._merge()
+        return before != self.state

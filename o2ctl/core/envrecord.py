@@ -128,8 +128,9 @@ def resolve_interrupted(
         return Resolution(None, "")
     try:
         event = EnvEvent(busy)
-    except ValueError:  # destroy, MODIFY, ...: the caller was told it failed; nothing to fire
-        return Resolution(None, "")
+    except ValueError:  # destroy: the caller was told it failed; a MODIFY is half-applied
+        why = f"environment {env_id}: its actor restarted in the middle of {busy}"
+        return Resolution(None, why if busy == "MODIFY" else "")
     expect = EXPECTED_TASK_STATE.get(event)
     why = f"environment {env_id}: its actor restarted in the middle of {busy}"
     if expect is None:  # GO_ERROR, EXIT

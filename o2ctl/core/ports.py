@@ -82,6 +82,13 @@ class PortAllocator:
             del self._used[key]
         return len(gone)
 
+    def release_owner_purpose(self, owner: str, purpose: str) -> int:
+        """Free the port ``owner`` holds for ``purpose``; returns how many were freed."""
+        gone = [k for k, r in self._used.items() if r.owner == owner and r.purpose == purpose]
+        for key in gone:
+            del self._used[key]
+        return len(gone)
+
     def held_by(self, owner: str) -> list[PortRecord]:
         return sorted(
             (r for r in self._used.values() if r.owner == owner), key=lambda r: (r.host, r.port)

@@ -217,6 +217,8 @@ class Device:
         self._enter(State.INITIALIZING_DEVICE)
         self.properties.update(push_properties(arguments.items()))
         self._specs = build_channels(self.properties)
+        pushed = sorted(f"{k}={v}" for k, v in arguments.items() if not k.startswith("chans."))
+        log.info("device %s: configured with %s", self.id, ", ".join(pushed) or "no properties")
 
     async def _complete_init(self, arguments: Mapping[str, str]) -> None:
         self.init()

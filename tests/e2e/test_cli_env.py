@@ -86,8 +86,25 @@ def test_up_create_show_control_destroy_down(cli: Any) -> None:
     assert endpoint, up.stdout
     remote = json.loads(cli("--endpoint", endpoint.group(1), "env", "list", "-o", "json").stdout)
     assert [e["state"] for e in remote] == ["RUNNING"], "the same system, over the Control API"
+    dry = cli("env", "modify", env_id, "-e", "nProcessors=2", "--dry-run").stdout
+    assert "would change (dry run)" in dry and f"+ {PIPELINE}.processor2" in dry, dry
+    over_api = json.loads(
+        cli(
+            "--endpoint",
+            endpoint.group(1),
+            "env",
+            "modify",
+            env_id,
+            "-e",
+            "nProcessors=2",
+            "-o",
+            "json",
+        ).stdout
+    )
+    assert over_api["added"] == [f"{PIPELINE}.processor2"] and over_api["untouched"] == 3
     tasks = json.loads(cli("task", "list", "-o", "json").stdout)
-    assert {t["env_id"] for t in tasks} == {env_id}
+    assert {t["env_id"] for t in tasks} == {env_id} and len(tasks) == 4
+    assert {t["state"] for t in tasks} == {"RUNNING"}
     pids = [t["pid"] for t in tasks]
     cli("env", "destroy", env_id, "-a")
     assert json.loads(cli("env", "list", "-o", "json").stdout) == []

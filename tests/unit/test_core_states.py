@@ -70,3 +70,16 @@ def test_deployment_partial() -> None:
     )
     assert aggregate_deployment([DeploymentStatus.ACTIVE] * 3) == DeploymentStatus.ACTIVE
     assert aggregate_deployment([]) == DeploymentStatus.UNDEFINED
+
+
+def test_a_role_whose_children_change_keeps_the_states_of_those_that_stay() -> None:
+    from o2ctl.core.aggregate import RoleAggregate
+
+    role = RoleAggregate({"a": True, "b": True})
+    role.update_many([("a", "RUNNING", 1), ("b", "RUNNING", 1)])
+    assert role.state == TaskState.RUNNING
+    assert role.set_children({"a": True, "c": True})  # b leaves, c joins: MIXED until c reports
+    assert role.state == TaskState.MIXED and role.children["a"].state == TaskState.RUNNING
+    assert role.update_many([("c", "RUNNING", 0)])
+    assert role.state == TaskState.RUNNING
+    assert role.set_children({"a": True}) is False

@@ -585,3 +585,65 @@ class AssignNodeReply(_message.Message):
     tookSeconds: float
     how: str
     def __init__(self, machineId: _Optional[str] = ..., nodeClass: _Optional[str] = ..., pilot: _Optional[_Union[PilotInfo, _Mapping]] = ..., tookSeconds: _Optional[float] = ..., how: _Optional[str] = ...) -> None: ...
+
+class ModifyEnvironmentRequest(_message.Message):
+    __slots__ = ("envId", "vars", "exclude", "include", "kill", "dryRun", "restartRun")
+    class VarsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ENVID_FIELD_NUMBER: _ClassVar[int]
+    VARS_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDE_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_FIELD_NUMBER: _ClassVar[int]
+    KILL_FIELD_NUMBER: _ClassVar[int]
+    DRYRUN_FIELD_NUMBER: _ClassVar[int]
+    RESTARTRUN_FIELD_NUMBER: _ClassVar[int]
+    envId: str
+    vars: _containers.ScalarMap[str, str]
+    exclude: _containers.RepeatedScalarFieldContainer[str]
+    include: _containers.RepeatedScalarFieldContainer[str]
+    kill: bool
+    dryRun: bool
+    restartRun: bool
+    def __init__(self, envId: _Optional[str] = ..., vars: _Optional[_Mapping[str, str]] = ..., exclude: _Optional[_Iterable[str]] = ..., include: _Optional[_Iterable[str]] = ..., kill: _Optional[bool] = ..., dryRun: _Optional[bool] = ..., restartRun: _Optional[bool] = ...) -> None: ...
+
+class ChangedTask(_message.Message):
+    __slots__ = ("path", "keys")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    keys: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, path: _Optional[str] = ..., keys: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ModifyEnvironmentReply(_message.Message):
+    __slots__ = ("added", "removed", "changed", "restarted", "untouched", "tookSeconds", "blockedWhileRunning", "dryRun", "runNumber")
+    class RestartedEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ADDED_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
+    RESTARTED_FIELD_NUMBER: _ClassVar[int]
+    UNTOUCHED_FIELD_NUMBER: _ClassVar[int]
+    TOOKSECONDS_FIELD_NUMBER: _ClassVar[int]
+    BLOCKEDWHILERUNNING_FIELD_NUMBER: _ClassVar[int]
+    DRYRUN_FIELD_NUMBER: _ClassVar[int]
+    RUNNUMBER_FIELD_NUMBER: _ClassVar[int]
+    added: _containers.RepeatedScalarFieldContainer[str]
+    removed: _containers.RepeatedScalarFieldContainer[str]
+    changed: _containers.RepeatedCompositeFieldContainer[ChangedTask]
+    restarted: _containers.ScalarMap[str, str]
+    untouched: int
+    tookSeconds: float
+    blockedWhileRunning: _containers.RepeatedScalarFieldContainer[str]
+    dryRun: bool
+    runNumber: int
+    def __init__(self, added: _Optional[_Iterable[str]] = ..., removed: _Optional[_Iterable[str]] = ..., changed: _Optional[_Iterable[_Union[ChangedTask, _Mapping]]] = ..., restarted: _Optional[_Mapping[str, str]] = ..., untouched: _Optional[int] = ..., tookSeconds: _Optional[float] = ..., blockedWhileRunning: _Optional[_Iterable[str]] = ..., dryRun: _Optional[bool] = ..., runNumber: _Optional[int] = ...) -> None: ...

@@ -104,6 +104,11 @@ class ControlStub:
                 request_serializer=o2control__pb2.AssignNodeRequest.SerializeToString,
                 response_deserializer=o2control__pb2.AssignNodeReply.FromString,
                 _registered_method=True)
+        self.ModifyEnvironment = channel.unary_unary(
+                '/o2control.Control/ModifyEnvironment',
+                request_serializer=o2control__pb2.ModifyEnvironmentRequest.SerializeToString,
+                response_deserializer=o2control__pb2.ModifyEnvironmentReply.FromString,
+                _registered_method=True)
         self.Subscribe = channel.unary_stream(
                 '/o2control.Control/Subscribe',
                 request_serializer=o2control__pb2.SubscribeRequest.SerializeToString,
@@ -204,6 +209,14 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ModifyEnvironment(self, request, context):
+        """Change a live environment (variables, role subtrees excluded or included) by the
+        smallest change to what runs; untouched tasks get no call. dryRun only says what.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Subscribe(self, request, context):
         """Every environment, role, task, call and node state change, in order, as it happens.
         """
@@ -283,6 +296,11 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.AssignNode,
                     request_deserializer=o2control__pb2.AssignNodeRequest.FromString,
                     response_serializer=o2control__pb2.AssignNodeReply.SerializeToString,
+            ),
+            'ModifyEnvironment': grpc.unary_unary_rpc_method_handler(
+                    servicer.ModifyEnvironment,
+                    request_deserializer=o2control__pb2.ModifyEnvironmentRequest.FromString,
+                    response_serializer=o2control__pb2.ModifyEnvironmentReply.SerializeToString,
             ),
             'Subscribe': grpc.unary_stream_rpc_method_handler(
                     servicer.Subscribe,
@@ -668,6 +686,33 @@ class Control:
             '/o2control.Control/AssignNode',
             o2control__pb2.AssignNodeRequest.SerializeToString,
             o2control__pb2.AssignNodeReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ModifyEnvironment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/o2control.Control/ModifyEnvironment',
+            o2control__pb2.ModifyEnvironmentRequest.SerializeToString,
+            o2control__pb2.ModifyEnvironmentReply.FromString,
             options,
             channel_credentials,
             insecure,
