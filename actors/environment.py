@@ -435,11 +435,14 @@ class EnvironmentRuntime:
         await self.wait_cleanup("destroy")
         self.busy, self.busy_since = "destroy", time.time()
         try:
-            return await destroy(
+            result = await destroy(
                 self, keep_tasks=keep_tasks, allow_in_running=allow_in_running, force=force
             )
         finally:
             self.busy = None
+        if self.store is not None:
+            self.store.close()  # the controller deletes the record next; nothing writes it again
+        return result
 
 
 WATCHED = (EnvState.CONFIGURED, EnvState.RUNNING)

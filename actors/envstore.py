@@ -79,6 +79,15 @@ class EnvStore:
         self.env_id = env_id
         self._lock = asyncio.Lock()
         self._soon: asyncio.TimerHandle | None = None
+        self.closed = False  # destroyed: the controller deletes the record; never write again
+
+    def close(self) -> None:
+        """The environment is gone: no write may bring its record back (a late report from a
+        task being ended would otherwise re-create it after the controller deleted it)."""
+        self.closed = True
+        if self._soon is not None:
+            self._soon.cancel()
+            self._soon = None
 
     @classmethod
     def open(cls, uri: str, env_id: str) -> EnvStore:
@@ -92,15 +101,19 @@ class EnvStore:
         return EnvRecord.from_dict(raw), workflow
 
     async def write(self, env: EnvironmentRuntime) -> None:
+        if self.closed:
+            return
         if self._soon is not None:
             self._soon.cancel()
             self._soon = None
         async with self._lock:
+            if self.closed:
+                return
             data = record_of(env).to_dict()  # taken under the lock: the newest lands last
             await asyncio.to_thread(self.records.put, ENVIRONMENTS, self.env_id, data)
 
     def write_soon(self, env: EnvironmentRuntime) -> None:
-        if self._soon is not None:
+        if self._soon is not None or self.closed:
             return
         loop = asyncio.get_running_loop()
         self._soon = loop.call_later(SOON_S, lambda: asyncio.ensure_future(self._quietly(env)))

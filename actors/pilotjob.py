@@ -199,8 +199,8 @@ class PilotProcess:
             except psutil.NoSuchProcess:  # gone at once: the watch sees it end and restarts
                 self.create_time = 0.0
             self.state, self.error = "running", ""
+            self._event(what, pid=self.pid, restarts=self.restarts, **detail)  # with the pid
             await self._write_record()
-            self._event(what, pid=self.pid, restarts=self.restarts, **detail)
 
     async def _wait_exit(self) -> str:
         """Until the pilot process ends; how it ended."""
