@@ -7,7 +7,8 @@ controller, GCS —, the gRPC floor of the transition, cold deploy per task, and
 farm harness the Ray actors per task and the GCS's CPU at rest per task) go through three
 explicit formulas (no fit, no magic):
 
-* a node with k tasks on c cores: memory k·m; CPU at rest k·i; a transition costs k·p of
+* a node with k tasks on c cores: memory k·m; CPU at rest k·i + its raylet's r; a
+  transition costs k·p of
   node CPU, done in parallel on the node's c cores; cold deploy k·d·(c0/c), where d was
   measured on this machine's c0 cores (Ray starts workers about as many at once as cores);
 * the control plane at T tasks: the environment actor is one process (one event loop), so
@@ -58,6 +59,7 @@ class Costs:
     deploy_s: float  # cold deploy, wall, per task
     actors_per_task: float = 2.0  # the environment's actors / tasks (farm harness)
     gcs_idle_ms_per_s: float = 0.0  # GCS at rest / tasks (farm harness): an upper bound
+    raylet_idle_ms_per_s: float = 0.0  # a worker node's raylet at rest (farm harness)
 
 
 def _figures(doc: dict[str, Any]) -> dict[tuple[str, int], dict[str, Any]]:
@@ -76,7 +78,8 @@ def costs_from(doc: dict[str, Any], event: str = EVENT) -> Costs:
         raise ValueError(f"no size with {event}, memory/task and deploy cold measured")
     n, smallest = sizes[-1], sizes[0]
     split = figs[(event, n)]["notes"]["cpu_split_ms"]
-    farm = max(doc.get("farm") or [{}], key=lambda r: r.get("tasks", 0))
+    farm = max(doc.get("farm") or [{}], key=lambda r: (r.get("tasks", 0), r.get("nodes", 0)))
+    idle = farm.get("idle_ms_per_s") or {}
     return Costs(
         n=n,
         cores=int(doc["meta"].get("cpus") or 1),
@@ -88,8 +91,9 @@ def costs_from(doc: dict[str, Any], event: str = EVENT) -> Costs:
         floor_ms=figs[(event, smallest)]["notes"]["grpc_floor"],
         deploy_s=figs[("deploy cold", n)]["median"] / n,
         actors_per_task=farm["actors"] / farm["tasks"] if farm.get("tasks") else 2.0,
-        gcs_idle_ms_per_s=(farm.get("idle_ms_per_s") or {}).get("gcs", 0) / farm["tasks"]
-        if farm.get("tasks")
+        gcs_idle_ms_per_s=idle.get("gcs", 0) / farm["tasks"] if farm.get("tasks") else 0.0,
+        raylet_idle_ms_per_s=idle.get("raylets nodes", 0) / farm["nodes"]
+        if farm.get("nodes")
         else 0.0,
     )
 
@@ -98,7 +102,7 @@ def node(c: Costs, k: int, cores: int) -> dict[str, float]:
     """What a node with ``k`` tasks on ``cores`` cores costs."""
     return {
         "memory_mb": k * c.memory_mb,
-        "idle_cores": k * c.idle_ms_per_s / 1e3,
+        "idle_cores": (k * c.idle_ms_per_s + c.raylet_idle_ms_per_s) / 1e3,
         "transition_cpu_s": k * c.node_cpu_ms / 1e3,
         "transition_s": (c.floor_ms + k * c.node_cpu_ms / cores) / 1e3,
         "deploy_s": k * c.deploy_s * c.cores / cores,
@@ -130,7 +134,8 @@ def tables(c: Costs, node_cores: int = FARM_NODE_CORES) -> str:
         f"of node CPU and {c.control_cpu_ms:.2f} ms of control-plane CPU per task "
         f"({c.env_cpu_ms:.2f} in the environment actor); floor {c.floor_ms:.0f} ms; cold "
         f"deploy {c.deploy_s:.3f} s per task; {c.actors_per_task:.2f} Ray actors per task; "
-        f"GCS at rest {c.gcs_idle_ms_per_s:.3f} ms/s per task."
+        f"GCS at rest {c.gcs_idle_ms_per_s:.3f} ms/s per task; a node's raylet at rest "
+        f"{c.raylet_idle_ms_per_s:.1f} ms/s."
     )
     rows = [
         f"| tasks per node k | memory | CPU at rest | transition CPU | transition on "

@@ -24,6 +24,7 @@ COSTS = Costs(
     deploy_s=1.0,
     actors_per_task=1.5,
     gcs_idle_ms_per_s=0.5,
+    raylet_idle_ms_per_s=4.0,
 )
 
 
@@ -49,7 +50,7 @@ def test_layouts_parse_and_refuse_what_cannot_run() -> None:
 def test_a_node_costs_k_times_a_task_and_shares_its_cores() -> None:
     one, twenty = node(COSTS, 1, 2), node(COSTS, 20, 2)
     assert twenty["memory_mb"] == pytest.approx(20 * one["memory_mb"]) == 1400
-    assert twenty["idle_cores"] == pytest.approx(0.2)
+    assert twenty["idle_cores"] == pytest.approx(0.204)  # 20 tasks and the node's raylet
     assert twenty["transition_s"] == pytest.approx((100 + 20 * 40 / 2) / 1e3)
     assert node(COSTS, 20, 32)["deploy_s"] == pytest.approx(20 * 1.0 * 2 / 32)
 
@@ -81,13 +82,23 @@ def test_costs_come_from_the_largest_size_measured() -> None:
             *(fig("deploy cold", n, n * 1.5) for n in (10, 100)),
             fig("idle CPU/task", 100, 12.0),
         ],
-        "farm": [{"tasks": 100, "actors": 102, "idle_ms_per_s": {"gcs": 20.0}}],
+        "farm": [
+            {"tasks": 100, "nodes": 1, "actors": 90, "idle_ms_per_s": {"gcs": 9.0}},
+            {
+                "tasks": 100,
+                "nodes": 4,
+                "actors": 102,
+                "idle_ms_per_s": {"gcs": 20.0, "raylets nodes": 12.0},
+            },
+        ],
     }
     c = costs_from(doc)
     assert (c.n, c.memory_mb, c.idle_ms_per_s, c.deploy_s) == (100, 72.0, 12.0, 1.5)
     assert c.node_cpu_ms == 40.0 and c.env_cpu_ms == 2.0 and c.control_cpu_ms == 3.0
     assert c.floor_ms == 30.0  # the floor of the smallest size: the devices' own time
+    # the layout with the most nodes speaks for the farm
     assert c.actors_per_task == pytest.approx(1.02) and c.gcs_idle_ms_per_s == 0.2
+    assert c.raylet_idle_ms_per_s == 3.0
     with pytest.raises(ValueError, match="no size"):
         costs_from({"meta": {}, "figures": []})
 
