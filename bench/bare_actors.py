@@ -94,8 +94,11 @@ def destroy(actors: list[Any]) -> None:
         ray.kill(a)
 
 
-def measure(n: int, rounds: int, uss_sample: int = 20) -> ActorFloor:
-    """Create N bare actors, time ``rounds`` fan-out rounds, read a few workers' memory."""
+def measure(
+    n: int, rounds: int, uss_sample: int = 20, window_s: float = IDLE_WINDOW_S
+) -> ActorFloor:
+    """Create N bare actors, time ``rounds`` fan-out rounds, read a few workers' memory
+    and their CPU at rest over ``window_s``."""
     import ray
 
     actors, create_s = create(n)
@@ -108,9 +111,9 @@ def measure(n: int, rounds: int, uss_sample: int = 20) -> ActorFloor:
         times = [ray.get(fan.round.remote(), timeout=120) for _ in range(rounds)]
         uss = [psutil.Process(p).memory_full_info().uss / 2**20 for p in pids[:uss_sample]]
         before = [cpu_s([p]) for p in pids[:uss_sample]]
-        time.sleep(IDLE_WINDOW_S)  # the window is the measure
+        time.sleep(window_s)  # the window is the measure
         idle = [
-            (cpu_s([p]) - b) * 1e3 / IDLE_WINDOW_S
+            (cpu_s([p]) - b) * 1e3 / window_s
             for p, b in zip(pids[:uss_sample], before, strict=True)
         ]
         return ActorFloor(n, create_s, times, uss, create_cpu, idle)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import signal
 import statistics
@@ -36,13 +37,18 @@ RUN_ENV = "O2CTL_BENCH_RUN"
 RUN_ID = os.environ.setdefault(RUN_ENV, uuid.uuid4().hex)
 FULL_SIZES = (10, 50, 100, 200)
 QUICK_SIZES = (10, 50)
+TINY_SIZES = (3,)
+SAMPLER_RATE_HZ = 100
+"""Messages per second the sampler sends while RUNNING, in the runtime's environments and
+in the floors' devices alike: a small fixed data rate, so that what is measured is the
+cost of control, not of data (flat out, the devices' CPU swamps two cores at N = 100)."""
 
 
 def workflow_vars(n: int) -> dict[str, str]:
     """The user variables of an environment of ``n`` tasks (sampler + processors + sink)."""
     if n < 3:
         raise ValueError(f"an environment of {WORKFLOW} has at least 3 tasks, not {n}")
-    return {"nProcessors": str(n - 2)}
+    return {"nProcessors": str(n - 2), "sampler_rate": str(SAMPLER_RATE_HZ)}
 
 
 @dataclass
@@ -58,24 +64,30 @@ class Figure:
     limit: float | None = None  # the target: ratio ≤ limit, or median ≤ limit if absolute
     absolute: bool = False
     notes: dict[str, Any] = field(default_factory=dict)
+    missing: str = ""  # why there is no sample (a measure not available yet)
+
+    @staticmethod
+    def unavailable(measure: str, n: int, unit: str, why: str) -> Figure:
+        """A row saying why a measure could not be taken (not a crash of the suite)."""
+        return Figure(measure, n, unit, [], missing=why)
 
     @property
     def median(self) -> float:
-        return statistics.median(self.samples)
+        return statistics.median(self.samples) if self.samples else math.nan
 
     @property
     def spread(self) -> tuple[float, float]:
-        return spread(self.samples)
+        return spread(self.samples) if self.samples else (math.nan, math.nan)
 
     @property
     def ratio(self) -> float | None:
-        if self.floor is None or self.floor <= 0:
+        if self.floor is None or self.floor <= 0 or not self.samples:
             return None
         return self.median / self.floor
 
     @property
     def passed(self) -> bool | None:
-        if self.limit is None:
+        if self.limit is None or not self.samples:
             return None
         if self.absolute:
             return self.median <= self.limit
@@ -94,8 +106,8 @@ class Figure:
         lo, hi = self.spread
         return {
             **asdict(self),
-            "median": self.median,
-            "spread": [lo, hi],
+            "median": self.median if self.samples else None,
+            "spread": [lo, hi] if self.samples else None,
             "spread_kind": spread_kind(self.samples),
             "ratio": self.ratio,
             "passed": self.passed,
@@ -133,18 +145,25 @@ def say(message: str) -> None:
 
 @dataclass(frozen=True)
 class Repeats:
-    """How many times each measure runs (``--quick`` lowers them all)."""
+    """How many times each measure runs (``--quick`` lowers them all, ``--tiny`` to one)."""
 
     transitions: int = 7
     deploy_cold: int = 3
     deploy_warm: int = 5
     failure: int = 5
     actor_rounds: int = 21
+    crash: int = 5  # per kind of control-plane crash
+    modify: int = 3
+    idle_window_s: float = 5.0  # how long CPU at rest is watched
 
     @staticmethod
-    def of(quick: bool) -> Repeats:
+    def of(quick: bool, tiny: bool = False) -> Repeats:
+        if tiny:  # every measure once, to prove the suite runs (CI), never to read numbers
+            return Repeats(1, 1, 1, 1, 1, crash=1, modify=1, idle_window_s=0.5)
         if quick:
-            return Repeats(transitions=3, deploy_cold=2, deploy_warm=3, failure=3, actor_rounds=11)
+            return Repeats(
+                transitions=3, deploy_cold=2, deploy_warm=3, failure=3, actor_rounds=11, crash=3
+            )
         return Repeats()
 
     def cold_at(self, n: int) -> int:
@@ -155,14 +174,32 @@ class Repeats:
 def base_parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="N = 10, 50 and few repeats")
+    parser.add_argument(
+        "--tiny",
+        action="store_true",
+        help="N = 3, every measure once: proves the suite runs, its numbers mean nothing",
+    )
     parser.add_argument("--sizes", default=None, help="environment sizes N (tasks), e.g. 10,50")
     return parser
 
 
+def int_list(text: str | None) -> list[int]:
+    """``"10,50"`` → ``[10, 50]``; empty or ``none`` → ``[]``."""
+    if not text or text.strip().lower() == "none":
+        return []
+    return [int(s) for s in text.split(",") if s.strip()]
+
+
 def sizes_of(options: argparse.Namespace) -> list[int]:
     if options.sizes:
-        return [int(s) for s in options.sizes.split(",") if s.strip()]
+        return int_list(options.sizes)
+    if getattr(options, "tiny", False):
+        return list(TINY_SIZES)
     return list(QUICK_SIZES if options.quick else FULL_SIZES)
+
+
+def repeats_of(options: argparse.Namespace) -> Repeats:
+    return Repeats.of(options.quick, getattr(options, "tiny", False))
 
 
 def leftovers() -> list[str]:
@@ -191,11 +228,9 @@ def o2ctl_session(workdir: Path | None = None) -> Iterator[Any]:
     import ray
 
     from actors import naming
-    from o2ctl.sdk import connect
 
     # Ray prints the raylet's warnings on the driver's stdout: keep stdout for results.
     with tempfile.TemporaryDirectory(prefix="o2ctl-bench-") as tmp, redirect_stdout(sys.stderr):
-        state = workdir or Path(tmp)
         t0 = time.perf_counter()
         # A new local Ray of our own, even if another one was started on this machine
         # (``ray.init()`` alone would join it): then ``connect`` finds Ray up and uses it.
@@ -206,25 +241,42 @@ def o2ctl_session(workdir: Path | None = None) -> Iterator[Any]:
             logging_level=logging.WARNING,
             log_to_driver=False,
         )
-        client = connect(
-            num_cpus=2,
-            state_dir=str(state),
-            settings={"log_dir": str(state / "logs"), "kill_grace_s": 2.0},
-        )
-        say(f"local Ray and controller up in {elapsed(t0):.1f}s")
-        # A SIGTERM (Ray's own handler would abort) ends the run through the clean-up below.
-        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        client = None
         try:
+            client = controller(workdir or Path(tmp))
+            say(f"local Ray and controller up in {elapsed(t0):.1f}s")
             yield client
         finally:
-            try:
-                client.shutdown()
-            except Exception as exc:  # Ray itself may be gone: still end every process
-                say(f"shutdown of the control system failed: {exc}")
-            ray.shutdown()
-            killed = _wait_for_no_leftovers(15.0)
-            if killed:
-                say("killed processes left behind: " + "; ".join(killed))
+            close(client)
+
+
+def controller(state: Path) -> Any:
+    """The o2ctl controller on the Ray this process is connected to, state under ``state``;
+    a SIGTERM (Ray's own handler would abort) ends the run through ``close``."""
+    from o2ctl.sdk import connect
+
+    client = connect(
+        num_cpus=2,
+        state_dir=str(state),
+        settings={"log_dir": str(state / "logs"), "kill_grace_s": 2.0},
+    )
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    return client
+
+
+def close(client: Any | None) -> None:
+    """Every environment and idle task ended, Ray left, no process of this run alive."""
+    import ray
+
+    if client is not None:
+        try:
+            client.shutdown()
+        except Exception as exc:  # Ray itself may be gone: still end every process
+            say(f"shutdown of the control system failed: {exc}")
+    ray.shutdown()
+    killed = _wait_for_no_leftovers(15.0)
+    if killed:
+        say("killed processes left behind: " + "; ".join(killed))
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

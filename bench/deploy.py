@@ -120,6 +120,30 @@ def _notes(d: Deploys) -> dict[str, Any]:
     }
 
 
+def cold_figure(
+    n: int, runs: Deploys, floor_s: list[float], floor_cpu_s: tuple[float, float] = (0.0, 0.0)
+) -> Figure:
+    return Figure(
+        "deploy cold",
+        n,
+        "s",
+        runs.sdk_s,
+        median(floor_s),
+        "launch+actors",
+        COLD_LIMIT,
+        notes={
+            **_notes(runs),
+            "floor_samples": floor_s,
+            "floor_cpu_devices_s": floor_cpu_s[0],
+            "floor_cpu_actors_s": floor_cpu_s[1],
+        },
+    )
+
+
+def warm_figure(n: int, runs: Deploys, cold_s: float) -> Figure:
+    return Figure("deploy warm", n, "s", runs.sdk_s, cold_s, "cold", WARM_LIMIT, notes=_notes(runs))
+
+
 def figures(
     n: int,
     cold_runs: Deploys,
@@ -127,41 +151,17 @@ def figures(
     floor_s: list[float],
     floor_cpu_s: tuple[float, float] = (0.0, 0.0),
 ) -> list[Figure]:
-    cold_fig = Figure(
-        "deploy cold",
-        n,
-        "s",
-        cold_runs.sdk_s,
-        median(floor_s),
-        "launch+actors",
-        COLD_LIMIT,
-        notes={
-            **_notes(cold_runs),
-            "floor_samples": floor_s,
-            "floor_cpu_devices_s": floor_cpu_s[0],
-            "floor_cpu_actors_s": floor_cpu_s[1],
-        },
-    )
-    warm_fig = Figure(
-        "deploy warm",
-        n,
-        "s",
-        warm_runs.sdk_s,
-        cold_fig.median,
-        "cold",
-        WARM_LIMIT,
-        notes=_notes(warm_runs),
-    )
-    return [cold_fig, warm_fig]
+    cold_fig = cold_figure(n, cold_runs, floor_s, floor_cpu_s)
+    return [cold_fig, warm_figure(n, warm_runs, cold_fig.median)]
 
 
 def main() -> None:
     from bench import floors
-    from bench.common import Repeats, base_parser, o2ctl_session, sizes_of
+    from bench.common import base_parser, o2ctl_session, repeats_of, sizes_of
     from bench.report import print_table
 
     options = base_parser(__doc__.splitlines()[0]).parse_args()
-    repeats = Repeats.of(options.quick)
+    repeats = repeats_of(options)
     out: list[Figure] = []
     with o2ctl_session() as client:
         for n in sizes_of(options):

@@ -234,7 +234,8 @@ class GrpcFloor:
 
 
 async def measure(n: int, cycles: int, idle_window_s: float = IDLE_WINDOW_S) -> GrpcFloor:
-    """Launch N devices, run ``cycles`` CONFIGURE/START/STOP/RESET rounds, read memory."""
+    """Launch N devices, run ``cycles`` CONFIGURE/START/STOP/RESET rounds, read memory
+    (and, unless ``idle_window_s`` is 0, their CPU at rest)."""
     with tempfile.TemporaryDirectory(prefix="o2ctl-bench-dev-") as logs:
         devices = await launch(n, logs)
         try:
@@ -249,7 +250,7 @@ async def measure(n: int, cycles: int, idle_window_s: float = IDLE_WINDOW_S) -> 
                     await asyncio.to_thread(meters[event].stop)
             await devices.transition("CONFIGURE", cycles + 1)
             uss = await asyncio.to_thread(devices.uss_mb)
-            idle = await idle_cpu(devices.pids, idle_window_s)
+            idle = await idle_cpu(devices.pids, idle_window_s) if idle_window_s > 0 else []
             await devices.transition("RESET", cycles + 1)
             cpu = {e: m.used for e, m in meters.items()}
             return GrpcFloor(n, devices.launch_s, times, uss, cpu, devices.launch_cpu_s, idle)

@@ -19,6 +19,7 @@ from bench.common import Figure, base_parser
 from o2ctl.templates import expand_workflow
 
 SIZES = (1000, 10000)
+TINY_SIZES = (10, 100)
 
 
 def _source() -> tuple[DirSource, str, list[str]]:
@@ -36,18 +37,21 @@ def _yaml_floor(texts: list[str]) -> list[object]:
     return [yaml.safe_load(t) for t in texts]
 
 
-def measure(sizes: tuple[int, ...] = SIZES, quick: bool = False) -> list[Figure]:
+def measure(
+    sizes: tuple[int, ...] = SIZES, quick: bool = False, repeats: int | None = None
+) -> list[Figure]:
+    """Each size ``repeats`` times (default: by size, halved with ``quick``)."""
     source, workflow, texts = _source()
     expand_workflow(source, workflow)  # warm the parse caches
     out = []
     for size in sizes:
-        repeats = max(1, REPEATS.get(size, 3) // (2 if quick else 1))
+        times = repeats or max(1, REPEATS.get(size, 3) // (2 if quick else 1))
         runs = [
             timed(partial(expand_workflow, source, workflow, {"nProcessors": str(size)}), 1)
-            for _ in range(repeats)
+            for _ in range(times)
         ]
-        yaml_s, _ = timed(partial(_yaml_floor, texts), repeats)
-        dict_s, _ = timed(partial(plain_dicts, size, workflow), repeats)
+        yaml_s, _ = timed(partial(_yaml_floor, texts), times)
+        dict_s, _ = timed(partial(plain_dicts, size, workflow), times)
         out.append(
             Figure(
                 f"expand {workflow}",

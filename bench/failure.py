@@ -115,11 +115,11 @@ def figure(n: int, seconds: list[float], marks: list[dict[str, float]]) -> Figur
 
 def main() -> None:
     from bench import deploy
-    from bench.common import Repeats, base_parser, o2ctl_session, sizes_of
+    from bench.common import base_parser, o2ctl_session, repeats_of, sizes_of
     from bench.report import print_table
 
     options = base_parser(__doc__.splitlines()[0]).parse_args()
-    repeats = Repeats.of(options.quick)
+    repeats = repeats_of(options)
     out: list[Figure] = []
     with o2ctl_session() as client:
         for n in sizes_of(options):

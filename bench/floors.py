@@ -5,8 +5,11 @@ OCC) and the actor floor pieces (``bench.bare_actors``: N bare actors and one fa
 actor) are measured one after the other, never beside a live environment, so that each
 has the machine to itself. They combine into:
 
-* transition floors: gRPC = the OCC round of that event to N devices in parallel; actor =
-  gRPC + one fan-out round from one async actor to N bare actors;
+* transition floors: gRPC = the OCC round of that event to N devices in parallel; gRPC
+  beside N idle actors = the same round while N bare actors sit idle on the same machine
+  (what the one-actor-per-task design costs even when its actors do nothing: their Ray
+  workers' own CPU); actor = gRPC + one fan-out round from one async actor to N bare
+  actors;
 * the deploy floor: N devices launched until each answers GetState + N bare actors
   created until each answers once (as many times as there are cold deploys);
 * the memory floor per task: a bare actor's worker + a bare device, unique set sizes, and
@@ -19,7 +22,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from bench import bare_actors, devices
-from bench.common import Repeats, base_parser, median, o2ctl_session, say, sizes_of
+from bench.common import Repeats, base_parser, median, o2ctl_session, repeats_of, say, sizes_of
 
 
 @dataclass
@@ -28,9 +31,13 @@ class Floors:
     grpc: devices.GrpcFloor
     actors: bare_actors.ActorFloor
     deploy_s: list[float] = field(default_factory=list)
+    grpc_idle: devices.GrpcFloor | None = None  # the gRPC floor beside N idle bare actors
 
     def grpc_s(self, event: str) -> float:
         return median(self.grpc.transitions[event])
+
+    def grpc_idle_s(self, event: str) -> float | None:
+        return None if self.grpc_idle is None else median(self.grpc_idle.transitions[event])
 
     def actor_s(self, event: str) -> float:
         return self.grpc_s(event) + median(self.actors.round_s)
@@ -63,16 +70,22 @@ class Floors:
             "device_idle_ms_per_s": self.grpc.idle_ms_per_s,
             "actor_idle_ms_per_s": self.actors.idle_ms_per_s,
             "deploy_s": self.deploy_s,
+            "grpc_idle_actors_transitions_s": (
+                None if self.grpc_idle is None else self.grpc_idle.transitions
+            ),
+            "grpc_idle_actors_cpu_ms": None if self.grpc_idle is None else self.grpc_idle.cpu_ms,
         }
 
 
 def measure(n: int, repeats: Repeats) -> Floors:
     """All floors at size N (needs a running Ray for the actor floor)."""
     say(f"N={n}: gRPC floor ({repeats.transitions} cycles on {n} devices)")
-    grpc = asyncio.run(devices.measure(n, repeats.transitions))
+    grpc = asyncio.run(devices.measure(n, repeats.transitions, repeats.idle_window_s))
+    say(f"N={n}: gRPC floor beside {n} idle bare actors")
+    grpc_idle = beside_idle_actors(n, repeats.transitions)
     say(f"N={n}: actor floor ({repeats.actor_rounds} rounds over {n} bare actors)")
-    actors = bare_actors.measure(n, repeats.actor_rounds)
-    floors = Floors(n, grpc, actors, [grpc.launch_s + actors.create_s])
+    actors = bare_actors.measure(n, repeats.actor_rounds, window_s=repeats.idle_window_s)
+    floors = Floors(n, grpc, actors, [grpc.launch_s + actors.create_s], grpc_idle)
     for i in range(1, repeats.cold_at(n)):
         say(f"N={n}: deploy floor, run {i + 1}")
         launch = asyncio.run(devices.launch_only(n))
@@ -80,9 +93,19 @@ def measure(n: int, repeats: Repeats) -> Floors:
     return floors
 
 
+def beside_idle_actors(n: int, cycles: int) -> devices.GrpcFloor:
+    """The gRPC floor again, with N bare actors alive and idle beside the devices."""
+    actors, _ = bare_actors.create(n)
+    try:
+        return asyncio.run(devices.measure(n, cycles, idle_window_s=0.0))
+    finally:
+        bare_actors.destroy(actors)
+
+
 def describe(f: Floors) -> str:
     cells = "  ".join(
-        f"{e} gRPC {f.grpc_s(e) * 1e3:.1f}ms actor {f.actor_s(e) * 1e3:.1f}ms"
+        f"{e} gRPC {f.grpc_s(e) * 1e3:.1f}ms (idle actors beside "
+        f"{(f.grpc_idle_s(e) or 0) * 1e3:.1f}ms) actor {f.actor_s(e) * 1e3:.1f}ms"
         for e in devices.CYCLE
     )
     return (
@@ -94,7 +117,7 @@ def describe(f: Floors) -> str:
 
 def main() -> None:
     options = base_parser(__doc__.splitlines()[0]).parse_args()
-    repeats = Repeats.of(options.quick)
+    repeats = repeats_of(options)
     lines = []
     with o2ctl_session():
         for n in sizes_of(options):

@@ -2,14 +2,19 @@
 
 What flows through: Ray's state API (asked on our own Ray, by its GCS address) names the
 live actors of a class with their worker pids; a task actor's name ends with ``#<task
-id>``, which pairs it with its task in ``env.tasks``, whose ``pid`` is the device. psutil
-reads CPU times (user + system) of groups of those processes before and after a measure,
-so that a wall time can be split into who was busy during it.
+id>``, which pairs it with its task in ``env.tasks``, whose ``pid`` is the device. Ray's
+own GCS server and raylets are found by their command lines (our Ray's session name).
+psutil reads CPU times (user + system) of groups of those processes before and after a
+measure, so that a wall time can be split into who was busy during it.
+
+A group that comes back empty is an error, not a zero: when the runtime renames an actor
+class (``Environment``, ``Controller``, ``Task``), the suite says so instead of reporting
+that the control plane used no CPU.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import psutil
@@ -70,15 +75,70 @@ def task_actor_pids() -> dict[str, int]:
     }
 
 
+def _session_flag() -> str:
+    """``--session-name=…`` of our Ray: its GCS server and raylets carry it."""
+    import ray
+
+    return f"--session-name={ray._private.worker.global_worker.node.session_name}"
+
+
+def _ray_processes() -> Iterator[tuple[str, int, list[str]]]:
+    """(kind, pid, argv) of our Ray's GCS server and raylets."""
+    flag = _session_flag()
+    for p in psutil.process_iter(["pid", "name", "cmdline"]):
+        argv = p.info["cmdline"] or []
+        if p.info["name"] in ("gcs_server", "raylet") and flag in argv:
+            yield ("gcs" if p.info["name"] == "gcs_server" else "raylet"), int(p.info["pid"]), argv
+
+
+def raylets_by_node() -> dict[str, int]:
+    """Ray node id → its raylet's pid, on our Ray."""
+    out = {}
+    for kind, pid, argv in _ray_processes():
+        node = next((a.partition("=")[2] for a in argv if a.startswith("--node_id=")), "")
+        if kind == "raylet":
+            out[node or str(pid)] = pid
+    return out
+
+
+def ray_system_pids() -> dict[str, list[int]]:
+    """Our Ray's own processes: its GCS server and every node's raylet."""
+    found = list(_ray_processes())
+    return {
+        "gcs": [pid for kind, pid, _ in found if kind == "gcs"],
+        "raylets": [pid for kind, pid, _ in found if kind == "raylet"],
+    }
+
+
+def count_actors() -> int:
+    """Live actors of every class on our Ray (roles, tasks, environments, controller…)."""
+    import ray
+    from ray.util.state import list_actors
+
+    address = ray.get_runtime_context().gcs_address
+    alive: list[Any] = [("state", "=", "ALIVE")]
+    return len(
+        list_actors(address=address, filters=alive, limit=10_000, raise_on_missing_output=False)
+    )
+
+
 def control_pids(env: Any) -> dict[str, list[int]]:
     """The processes of one environment, by part: environment actor, controller, task
-    actors' workers, devices."""
+    actors' workers, devices, and Ray's GCS and raylets. Raises if a part is not found."""
     tasks = task_actor_pids()
-    return {
+    groups = {
         "env": [
             int(a.pid) for a in live_actors("Environment") if a.pid and a.name == f"env:{env.id}"
         ],
         "controller": [int(a.pid) for a in live_actors("Controller") if a.pid],
         "task actors": [tasks[t["task_id"]] for t in env.tasks if t["task_id"] in tasks],
         "devices": [int(t["pid"]) for t in env.tasks if t["pid"]],
+        **ray_system_pids(),
     }
+    empty = [name for name, pids in groups.items() if not pids]
+    if empty:
+        raise RuntimeError(
+            f"no live process found for {', '.join(empty)} of environment {env.id} "
+            "(an actor class renamed? Ray's process names changed?)"
+        )
+    return groups

@@ -1,11 +1,12 @@
-"""The results: one markdown table, the growth with N, the JSON and the plot.
+"""The results: the markdown tables of a run, and its JSON.
 
-What flows through: every ``Figure`` of a run. Out come the table printed on stdout (rows:
-measure x N; columns: median, spread, floor, ratio, target, pass/miss and a note saying
-where the time or the memory goes), the scaling table (least-squares slope per task, and
-the exponent k of median ∝ N^k between the smallest and largest N, for each figure and
-its floor), ``bench/results/latest.json`` and ``bench/results/scaling.png``. Markdown, so
-that the README section is a paste of the output.
+What flows through: every ``Figure`` of a run, the farm harness's layouts and the farm
+model. Out come the table printed on stdout (rows: measure x N; columns: median, spread,
+floor, ratio, target, pass/miss and a note saying where the time or the memory goes), each
+transition against its three floors, the scaling table (least-squares slope per task, and
+the exponent k of median ∝ N^k between the smallest and largest N, for each figure and its
+floor) and the CPU split; ``bench/results/latest.json`` keeps it all. Markdown, so that
+``bench.readme`` puts it in the README as it is.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from bench.common import ROOT, Figure
 RESULTS = ROOT / "bench" / "results"
 
 
-def _num(value: float, unit: str) -> str:
+def fmt(value: float, unit: str) -> str:
+    if math.isnan(value):
+        return "—"
     if unit == "s":
         return f"{value:.2f} s"
     if unit in ("MB", "ms/s"):
@@ -35,7 +38,7 @@ def _num(value: float, unit: str) -> str:
 def _target(f: Figure) -> str:
     if f.limit is None:
         return "—"
-    return f"≤ {_num(f.limit, f.unit)}" if f.absolute else f"≤ {f.limit:g}x {f.floor_label}"
+    return f"≤ {fmt(f.limit, f.unit)}" if f.absolute else f"≤ {f.limit:g}x {f.floor_label}"
 
 
 def _result(f: Figure) -> str:
@@ -47,15 +50,34 @@ def _result(f: Figure) -> str:
 
 def _note(f: Figure) -> str:
     n = f.notes
+    if f.missing:
+        return f.missing
     if "grpc_ratio" in n:
+        beside = (
+            f"; beside {f.n} idle actors {fmt(n['grpc_idle_floor'], 'ms')}, "
+            f"x{n['grpc_idle_ratio']:.2f} of it"
+            if n.get("grpc_idle_ratio")
+            else ""
+        )
         return (
-            f"gRPC floor {_num(n['grpc_floor'], 'ms')}, x{n['grpc_ratio']:.2f} of it; "
-            f"inside the env {_num(n['env_ms'], 'ms')}"
+            f"gRPC floor {fmt(n['grpc_floor'], 'ms')}, x{n['grpc_ratio']:.2f} of it{beside}; "
+            f"inside the env {fmt(n['env_ms'], 'ms')}"
+        )
+    if "back_ms" in n:
+        return (
+            f"restarted actor answers +{n['back_ms']:.0f} ms, STOP_ACTIVITY done "
+            f"+{n['stopped_ms']:.0f} ms, START_ACTIVITY done (the figure)"
+        )
+    if "from_pool_s" in n:
+        return (
+            f"k = {n['k']} launched; from the idle pool {fmt(n['from_pool_s'], 's')} "
+            f"({n['reused_from_pool']} reused), remove {fmt(n['remove_s'], 's')}; floor "
+            f"deploy + CONFIGURE + START of {n['k']}: {fmt(n['floor_running_s'], 's')}"
         )
     if "env_deploy_s" in n:
         text = (
-            f"env actor up at +{_num(n['before_median_s'], 's')}, then its own "
-            f"DEPLOY {_num(n['env_deploy_median_s'], 's')}"
+            f"env actor up at +{fmt(n['before_median_s'], 's')}, then its own "
+            f"DEPLOY {fmt(n['env_deploy_median_s'], 's')}"
         )
         if "last_worker_s" in n:
             text += (
@@ -97,11 +119,14 @@ def table(figures: Iterable[Figure]) -> str:
     ]
     for f in figures:
         lo, hi = f.spread
-        floor = "—" if f.floor is None else f"{_num(f.floor, f.unit)} ({f.floor_label})"
+        if f.missing:
+            rows.append(f"| {f.measure} | {f.n} | — | — | — | — | — | — | {f.missing} |")
+            continue
+        floor = "—" if f.floor is None else f"{fmt(f.floor, f.unit)} ({f.floor_label})"
         ratio = "—" if f.ratio is None else f"{f.ratio:.2f}"
         rows.append(
-            f"| {f.measure} | {f.n} | {_num(f.median, f.unit)} | "
-            f"{_num(lo, f.unit)}-{_num(hi, f.unit)} | {floor} | {ratio} | "
+            f"| {f.measure} | {f.n} | {fmt(f.median, f.unit)} | "
+            f"{fmt(lo, f.unit)}-{fmt(hi, f.unit)} | {floor} | {ratio} | "
             f"{_target(f)} | {_result(f)} | {_note(f)} |"
         )
     return "\n".join(rows)
@@ -119,10 +144,11 @@ def print_table(figures: list[Figure], name: str) -> None:
     write_json(figures, meta, {}, RESULTS / f"{name}.json")
 
 
-def _series(figures: list[Figure]) -> dict[str, list[Figure]]:
+def series_of(figures: list[Figure]) -> dict[str, list[Figure]]:
     out: dict[str, list[Figure]] = {}
     for f in figures:
-        out.setdefault(f.measure, []).append(f)
+        if f.samples:
+            out.setdefault(f.measure, []).append(f)
     return {k: sorted(v, key=lambda f: f.n) for k, v in out.items()}
 
 
@@ -137,7 +163,7 @@ def fit(ns: list[int], ys: list[float]) -> tuple[float, float]:
 
 def scaling(figures: list[Figure]) -> list[dict[str, Any]]:
     out = []
-    for measure, series in _series(figures).items():
+    for measure, series in series_of(figures).items():
         if len(series) < 2:
             continue
         ns = [f.n for f in series]
@@ -157,36 +183,69 @@ def scaling_table(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         unit = r["unit"]
         floor = (
-            f"{_num(r['floor_slope'], unit)} | {r['floor_exponent']:.2f}"
+            f"{fmt(r['floor_slope'], unit)} | {r['floor_exponent']:.2f}"
             if "floor_slope" in r
             else "— | —"
         )
         lines.append(
             f"| {r['measure']} | {','.join(map(str, r['sizes']))} | "
-            f"{_num(r['slope'], unit)} | {r['exponent']:.2f} | {floor} |"
+            f"{fmt(r['slope'], unit)} | {r['exponent']:.2f} | {floor} |"
         )
     return "\n".join(lines)
+
+
+def floors_table(figures: Iterable[Figure]) -> str:
+    """Each transition against its three floors: actor, gRPC, gRPC beside N idle actors."""
+    rows = [
+        "| transition | N | o2ctl | actor floor | gRPC floor | gRPC floor beside N idle "
+        "actors | ratio to actor | ratio to gRPC | ratio to gRPC beside idle actors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for f in figures:
+        n = f.notes
+        if "grpc_floor" not in n or not f.samples:
+            continue
+        beside = n.get("grpc_idle_floor")
+        cells = [
+            fmt(f.median, "ms"),
+            fmt(f.floor or math.nan, "ms"),
+            fmt(n["grpc_floor"], "ms"),
+            "—" if beside is None else fmt(beside, "ms"),
+            _ratio(f.ratio, f.limit),
+            _ratio(n.get("grpc_ratio"), n.get("grpc_limit")),
+            _ratio(n.get("grpc_idle_ratio"), None),
+        ]
+        rows.append(f"| {f.measure} | {f.n} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def _ratio(value: float | None, limit: float | None) -> str:
+    if value is None:
+        return "—"
+    verdict = "" if limit is None else (" ✔" if value <= limit else f" ✘ (≤ {limit:g})")
+    return f"{value:.2f}x{verdict}"
+
+
+CPU_PARTS = ("env", "controller", "gcs", "raylets", "task actors", "devices")
 
 
 def cpu_table(figures: Iterable[Figure]) -> str:
     """Where a transition's time goes: wall, inside the environment, CPU per part."""
     rows = [
-        "| transition | N | SDK wall | in env | CPU env | CPU controller | CPU task actors "
-        "| CPU devices | gRPC floor wall | floor CPU client | floor CPU devices |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| transition | N | SDK wall | in env | CPU env | CPU controller | CPU GCS | CPU "
+        "raylets | CPU task actors | CPU devices | gRPC floor wall | floor CPU client | "
+        "floor CPU devices |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for f in figures:
         n = f.notes
-        if "cpu_split_ms" not in n:
+        if "cpu_split_ms" not in n or not f.samples:
             continue
         c, fc = n["cpu_split_ms"], n["floor_cpu_split_ms"]
         cells = [
             f.median,
             n["env_ms"],
-            c.get("env", 0),
-            c.get("controller", 0),
-            c.get("task actors", 0),
-            c.get("devices", 0),
+            *(c.get(part, 0) for part in CPU_PARTS),
             n["grpc_floor"],
             fc.get("client", 0),
             fc.get("devices", 0),
@@ -212,108 +271,21 @@ def write_json(
     return path
 
 
-def plot(figures: list[Figure], path: Path = RESULTS / "scaling.png") -> Path | None:
-    """Each measure against N with its floor; None if matplotlib is not installed."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    series = _series(figures)
-    panels = [
-        ("transitions (ms)", ["CONFIGURE", "START_ACTIVITY", "STOP_ACTIVITY", "RESET"]),
-        ("deploy (s)", ["deploy cold", "deploy warm"]),
-        ("memory per task (MB)", ["memory/task"]),
-        ("CPU at rest per task (ms/s)", ["idle CPU/task"]),
-        ("failure → ERROR at the SDK (ms)", ["failure→ERROR"]),
-        ("expansion (ms, N = processors)", [m for m in series if m.startswith("expand")]),
-    ]
-    fig, axes = plt.subplots(2, 4, figsize=(20, 8.5))
-    for ax, (title, names) in zip(axes.flat, panels, strict=False):
-        _panel(ax, title, [(m, series[m]) for m in names if m in series])
-    axes.flat[1].set_yscale("log")  # cold and warm deploys are orders of magnitude apart
-    for ax in axes.flat[len(panels) : len(axes.flat) - 1]:
-        ax.axis("off")
-    _ratios(axes.flat[7], series)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+def load(path: Path) -> dict[str, Any]:
+    """A results file written by ``write_json``."""
+    return dict(json.loads(path.read_text()))
 
 
-def _panel(ax: Any, title: str, lines: list[tuple[str, list[Figure]]]) -> None:
-    ax.set_title(title)
-    ax.set_xlabel("N")
-    for name, fs in lines:
-        ns = [f.n for f in fs]
-        drawn = ax.plot(ns, [f.median for f in fs], "o-", label=name)
-        ax.fill_between(
-            ns,
-            [f.spread[0] for f in fs],
-            [f.spread[1] for f in fs],
-            color=drawn[0].get_color(),
-            alpha=0.15,
-        )
-        if all(f.floor for f in fs) and fs[0].floor_label != "cold":
-            ax.plot(
-                ns,
-                [f.floor for f in fs],
-                "x--",
-                color=drawn[0].get_color(),
-                label=f"{name} floor ({fs[0].floor_label})",
-            )
-    if lines:
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
-
-
-def _ratios(ax: Any, series: dict[str, list[Figure]]) -> None:
-    ax.set_title("ratio to the floor")
-    ax.set_xlabel("N")
-    for name, fs in series.items():
-        if name.startswith("expand") or not all(f.ratio for f in fs):
-            continue
-        ax.plot([f.n for f in fs], [f.ratio for f in fs], "o-", label=name)
-    ax.axhline(1.2, color="grey", ls=":", lw=1)
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-
-
-def load(path: Path) -> tuple[list[Figure], dict[str, Any]]:
-    """The figures and the meta of a results file written by ``write_json``."""
-    doc = json.loads(path.read_text())
+def figures_of(doc: dict[str, Any]) -> list[Figure]:
     names = set(Figure.__dataclass_fields__)
-    return [Figure(**{k: v for k, v in f.items() if k in names}) for f in doc["figures"]], doc[
-        "meta"
-    ]
-
-
-def render(figures: list[Figure], meta: dict[str, Any]) -> str:
-    """Everything ``bench.run_all`` prints: the table, the growth, the CPU split, the run."""
-    return "\n\n".join(
-        [
-            table(figures),
-            scaling_table(scaling(figures)),
-            cpu_table(figures),
-            f"{meta['date']}, {meta['host']}: {meta['cpus']} cores, load average "
-            f"{meta['load_before'][0]:.1f} before / {meta['load_after'][0]:.1f} after; "
-            f"{meta['duration_s'] / 60:.1f} min; Ray {meta['ray']}, Python {meta['python']}",
-            *(f"FAILED {e}" for e in meta.get("errors", [])),
-        ]
-    )
+    return [Figure(**{k: v for k, v in f.items() if k in names}) for f in doc["figures"]]
 
 
 def main() -> None:
-    """Tables and plot of a results file again: ``python -m bench.report [FILE]``."""
-    import sys
+    """Tables and plot of a results file again (``bench.readme``)."""
+    from bench.readme import main as again
 
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else RESULTS / "latest.json"
-    figures, meta = load(path)
-    print(render(figures, meta))
-    plot(figures, path.with_name("scaling.png"))
+    again()
 
 
 if __name__ == "__main__":
