@@ -105,6 +105,7 @@ def farm_session() -> Iterator[tuple[Any, Any]]:
             "num_cpus": HEAD_CPUS,
             "memory": HEAD_MEMORY_MB * 2**20,
             "include_dashboard": True,
+            "dashboard_port": _free_port(),  # another Ray on this machine may hold 8265
         }
         cluster = Cluster(initialize_head=True, head_node_args=head)
         client = None
@@ -225,3 +226,11 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
