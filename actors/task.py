@@ -14,7 +14,9 @@ reads its state over OCC and carries on: the environment sees nothing, data keep
 Only if the process is gone too does the task go to ERROR. Before driving a process the
 actor checks that the one answering on its control port is its own (the pid in GetState,
 or the process tree's listening sockets), so two o2ctl systems on a host never drive each
-other's processes.
+other's processes: once the port answers for another process, its control channel is
+dropped (not even EXIT goes to it). A pid whose process has a start time other than ours
+(ended, the pid given to another program) is never signalled.
 
 The hot path is ``transition``: one await on the gRPC call, a tuple back. A task may
 outlive its environment (the idle pool): ``attach`` hands it to a new one.
@@ -258,6 +260,7 @@ class TaskRuntime:
             state = await self._until_ready(req.start_timeout_s)
             self._check_owner()
         except PortTaken:
+            await self._drop_control()  # nothing, not even EXIT, goes to another's process
             await self.terminate(grace_s=1.0)
             raise
         except Exception as exc:
@@ -290,6 +293,13 @@ class TaskRuntime:
                 f"{self._who()}: control port {self.req.control_port} answers for another "
                 f"process (pid {answering or 'unknown'}), not ours (pid {self.pid})",
             )
+
+    async def _drop_control(self) -> None:
+        """Forget the control channel: the process answering on it is not ours."""
+        ctl, self._ctl = self._ctl, None
+        if ctl is not None:
+            with contextlib.suppress(Exception):
+                await ctl.close()
 
     async def _until_ready(self, timeout: float) -> str:
         assert self._proc is not None and self._ctl is not None
@@ -336,6 +346,10 @@ class TaskRuntime:
         try:
             now = task_state(await self._ctl.get_state(5.0))
             self._check_owner()
+        except PortTaken as exc:
+            await self._drop_control()
+            self._set(TaskState.ERROR, str(exc), report=True)
+            return True
         except Exception as exc:
             self._set(
                 TaskState.ERROR,
@@ -427,7 +441,7 @@ class TaskRuntime:
                 await self._ctl.transition("EXIT", {}, timeout=min(grace_s, 5.0))
                 await asyncio.wait_for(processes.wait_gone(self.pid), grace_s)
         how = "gone"
-        if self.pid > 0:
+        if self.pid > 0 and not launchrec.reused(self.pid, self.started):
             how = await processes.terminate(self.pid, grace_s, process=self._proc)
             how = "EXIT" if how == "gone" and self.exit_code == 0 else how
         self.exited = True
