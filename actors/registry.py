@@ -98,10 +98,10 @@ class TaskRegistry:
             chosen = farm.place(wanted, usable, self.usage(overhead_mb), reclaim=reclaim)
             for i, node in zip(fresh, chosen, strict=True):
                 req, task_id = requests[i], new_id()
-                self.pending[task_id] = {"node_id": node.node_id, **dict(req)}
                 port = (
                     self.ports.allocate(node.ip, task_id, "control") if req["controlled"] else None
-                )
+                )  # first: a host out of ports must leave no pending task behind
+                self.pending[task_id] = {"node_id": node.node_id, **dict(req)}
                 name = naming.task_actor(env_id, req["role_path"], task_id)
                 out[i] = self._placement(task_id, node, port, False, name)
         except Exception:
