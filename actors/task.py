@@ -229,6 +229,8 @@ class TaskRuntime:
     # -- launch ---------------------------------------------------------------------
     async def launch(self, req: LaunchRequest) -> dict[str, Any]:
         """Start the process and wait until it answers (controlled) or runs (basic)."""
+        if self._exiting:  # an async actor may run a terminate sent later before this call
+            raise RuntimeError(f"{self._who()}: ended before its process was started")
         self.req, self.env_id, self.role_path = req, req.env_id, req.role_path
         if req.controlled and req.control_port and not port_is_free(req.control_port):
             raise PortTaken(

@@ -189,3 +189,15 @@ async def test_a_reused_pid_is_never_adopted_nor_signalled(
     await asyncio.wait_for(rt.terminate(grace_s=1.0), 20)
     assert psutil.Process(pid).status() != psutil.STATUS_ZOMBIE, "the pid's new owner lives on"
     assert os.getpgid(pid) == pid
+
+
+async def test_a_task_ended_before_its_launch_starts_nothing(tmp_path: Path) -> None:
+    """Ray runs an async actor's calls unordered: a destroy's ``terminate`` may run before
+    the deploy's ``launch`` sent earlier, and the actor is killed right after it."""
+    task_id = uuid.uuid4().hex[:12]
+    rt = TaskRuntime(task_id, "localhost", str(tmp_path / "state"))
+    assert await asyncio.wait_for(rt.terminate(grace_s=1.0), 10) == "gone"
+    with pytest.raises(RuntimeError, match="ended before its process was started"):
+        await asyncio.wait_for(rt.launch(request(task_id, free_port(), tmp_path / "t.log")), 10)
+    assert not find_owned(process_owner(task_id)) and rt.pid == 0
+    assert launchrec.read(rt.state_dir, task_id) is None
