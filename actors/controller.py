@@ -222,6 +222,7 @@ class ControllerRuntime:
 
     async def _forget(self, env_id: str) -> None:
         env = self.envs.pop(env_id, None)
+        self.registry.drop_pending(env_id)  # placed by a deploy that was cancelled meanwhile
         self._release_detectors(env_id)
         await asyncio.to_thread(forget, self.records, env_id)
         if env is not None:
@@ -326,6 +327,9 @@ class ControllerRuntime:
             except BaseException:
                 self.registry.unplace(env_id, placed)
                 raise
+        if env_id in self._destroying or env_id not in self.envs:  # while nodes were read or
+            self.registry.unplace(env_id, placed)  # reclaimed: its deploy is cancelled
+            raise ControlError(f"environment {env_id} was destroyed while its tasks were placed")
         claimed = [p["task_id"] for p in placed if p["reused"]]
         await asyncio.gather(*(asyncio.to_thread(books.unpool, self, t) for t in claimed))
         return placed

@@ -101,7 +101,7 @@ class TaskRegistry:
                 port = (
                     self.ports.allocate(node.ip, task_id, "control") if req["controlled"] else None
                 )  # first: a host out of ports must leave no pending task behind
-                self.pending[task_id] = {"node_id": node.node_id, **dict(req)}
+                self.pending[task_id] = {"node_id": node.node_id, "env_id": env_id, **dict(req)}
                 name = naming.task_actor(env_id, req["role_path"], task_id)
                 out[i] = self._placement(task_id, node, port, False, name)
         except Exception:
@@ -133,6 +133,15 @@ class TaskRegistry:
             else:
                 self.ports.release_owner(p["task_id"])
                 self.pending.pop(p["task_id"], None)
+
+    def drop_pending(self, env_id: str) -> list[str]:
+        """Forget the tasks placed for ``env_id`` that never came up (a deploy cancelled while
+        it was placed), with their ports; returns their ids."""
+        gone = [t for t, rec in self.pending.items() if rec.get("env_id") == env_id]
+        for task_id in gone:
+            del self.pending[task_id]
+            self.ports.release_owner(task_id)
+        return gone
 
     def replace_port(self, task_id: str, ip: str, bad_port: int) -> int:
         """Another control port for ``task_id``: ``bad_port`` is held by someone else, and

@@ -103,3 +103,13 @@ def test_a_port_found_taken_is_never_handed_out_again() -> None:
     assert len(reg.pending) == 3, "e3 left nothing behind"
     other = replace(node("flp9"), ip="10.0.0.8")  # another physical host
     assert reg.place("e4", [req("x")], [other])[0][0]["control_port"] == bad, "per host only"
+
+
+def test_what_a_cancelled_deploy_placed_is_dropped_with_its_environment() -> None:
+    reg, nodes = registry(), [node("flp1")]
+    reg.place("e1", [req("a"), req("b")], nodes)
+    kept, _ = reg.place("e2", [req("c")], nodes)
+    assert len(reg.drop_pending("e1")) == 2
+    assert list(reg.pending) == [kept[0]["task_id"]] and reg.usage()["id-flp1"].tasks == 1
+    assert [r.owner for r in reg.ports.snapshot()] == [kept[0]["task_id"]]
+    assert reg.drop_pending("e1") == []
