@@ -33,7 +33,14 @@ from actors import books, naming
 from actors.cluster import NodeCache, pinned, port_is_free
 from actors.environment import EnvironmentActor
 from actors.envstore import ENVIRONMENTS, forget, save_workflow
-from actors.errors import AdmissionRefused, ControlError, DetectorBusy, NotFound, Restarting
+from actors.errors import (
+    AdmissionRefused,
+    ControlError,
+    DeployFailed,
+    DetectorBusy,
+    NotFound,
+    Restarting,
+)
 from actors.expansion import expand_for_controller
 from actors.farm import FarmManager
 from actors.farmnodes import split_settings
@@ -206,8 +213,11 @@ class ControllerRuntime:
             if auto_configure:
                 await env.transition.remote("CONFIGURE")
         except Exception:
-            if env_id not in self._destroying:  # a destroy under way forgets it itself
-                await self._discard(env_id, env)
+            if env_id in self._destroying or env_id not in self.envs:  # it forgets it itself
+                raise DeployFailed(  # whichever ran first in the actor (busy, died, cancelled)
+                    f"creation of environment {env_id} cancelled by destroy"
+                ) from None
+            await self._discard(env_id, env)
             raise
         return dict(await env.summary.remote())
 

@@ -125,7 +125,7 @@ def test_destroying_a_deploying_environment_stops_it_and_leaves_nothing(
     assert time.monotonic() - t0 < 30 and done["env_id"] == env_id
     with pytest.raises(ray.exceptions.RayTaskError) as err:
         ray.get(create, timeout=30)
-    assert f"DEPLOY of environment {env_id} cancelled by destroy" in str(err.value)
+    assert f"creation of environment {env_id} cancelled by destroy" in str(err.value)
     assert not naming.named_actors(prefix), "no role or task actor is left"
     assert actors_now() == actors
     left = [f"{p.owner}: {p.cmdline}" for p in ours() if p.pid not in pids]
@@ -137,6 +137,26 @@ def test_destroying_a_deploying_environment_stops_it_and_leaves_nothing(
     assert head_row(clean_o2)["tasks"] == head["tasks"], "nothing of it is counted on the node"
     events = [e for e in clean_o2.events(after=cursor, timeout=1) if e["env_id"] == env_id]
     assert ("DESTROY", "DONE_OK") in [(e["event"], e["status"]) for e in events]
+
+
+@pytest.mark.parametrize("round_", range(3))  # the actor runs DEPLOY and destroy unordered
+def test_a_destroy_sent_as_soon_as_the_id_is_known_cancels_the_creation(
+    clean_o2: Any, round_: int
+) -> None:
+    actors, pids, head = actors_now(), pids_now(), head_row(clean_o2)
+    request_id = uuid.uuid4().hex
+    cursor = ray.get(clean_o2.controller.last_event_seq.remote(), timeout=30)
+    create = clean_o2.controller.create_environment.remote(
+        PIPELINE, {"nProcessors": "2"}, True, request_id, False
+    )
+    env_id = environment_of(clean_o2, request_id, cursor, 10)
+    clean_o2.environment(env_id).destroy()
+    with pytest.raises(ray.exceptions.RayTaskError) as err:
+        ray.get(create, timeout=30)
+    assert f"creation of environment {env_id} cancelled by destroy" in str(err.value)
+    assert actors_now() == actors and pids_now() == pids, "nothing is left"
+    assert env_id not in ray.get(clean_o2.controller.environment_ids.remote(), timeout=30)
+    assert head_row(clean_o2)["tasks"] == head["tasks"]
 
 
 # -- the site limits, through a controller of the test's own ---------------------------

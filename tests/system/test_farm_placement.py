@@ -234,7 +234,9 @@ def test_destroy_while_a_deploy_reclaims_leaves_nothing_placed(
             break
     assert env_id, "the deploy started reclaiming"
     clean_o2.environment(env_id).destroy()
-    with pytest.raises(ray.exceptions.RayTaskError, match="cancelled by destroy"):
+    with pytest.raises(
+        ray.exceptions.RayTaskError, match=f"creation of environment {env_id} cancelled by destroy"
+    ):
         ray.get(create, timeout=30)
     assert not naming.named_actors(naming.env_prefix(env_id))
     rows = {r["machine_id"]: r for r in clean_o2.nodes()}
