@@ -297,9 +297,17 @@ class ControllerRuntime:
         limit = self.settings.max_tasks_per_node
         return [replace(n, max_tasks=limit) for n in await self.farm.refresh()]
 
-    def _check_env_limit(self, env_id: str, adding: int) -> None:
+    def _check_env_limit(self, env_id: str, requests: list[dict[str, Any]]) -> None:
+        """The site limit of tasks per environment; a request that ``replaces`` a task (one
+        lost with its node, placed again at RECOVER) takes that task's place."""
         limit = self.settings.max_tasks_per_environment
-        have = sum(1 for r in self.registry.tasks.values() if r.get("env_id") == env_id)
+        replaced = {r.get("replaces") for r in requests}
+        have = sum(
+            1
+            for task_id, r in self.registry.tasks.items()
+            if r.get("env_id") == env_id and task_id not in replaced
+        )
+        adding = len(requests)
         if limit and have + adding > limit:
             raise AdmissionRefused(
                 f"environment {env_id} would have {have + adding} tasks: over the site limit "
@@ -308,7 +316,7 @@ class ControllerRuntime:
 
     async def admit(self, env_id: str, requests: list[dict[str, Any]], reclaim: bool) -> None:
         """Whether the whole environment fits, before anything starts (nothing is kept)."""
-        self._check_env_limit(env_id, len(requests))
+        self._check_env_limit(env_id, requests)
         placed, _ = self.registry.place(
             env_id,
             requests,
@@ -323,7 +331,7 @@ class ControllerRuntime:
     ) -> list[dict[str, Any]]:
         """Places for ``requests`` (idle tasks claimed first), reclaiming async nodes first
         when allowed; ``NoNodeFits`` names each node and why when something does not fit."""
-        self._check_env_limit(env_id, len(requests))
+        self._check_env_limit(env_id, requests)
         placed, machines = self.registry.place(
             env_id,
             requests,

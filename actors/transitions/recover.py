@@ -47,7 +47,9 @@ def _actor_gone(exc: BaseException) -> bool:
 
 async def _replace_lost(env: EnvironmentRuntime, lost: list[TaskEntry]) -> list[str]:
     """Place the tasks of a lost node again, on nodes that fit; new actors, new processes."""
-    requests = [{**deployable_request(e.spec), "avoid": [e.node_id]} for e in lost]
+    requests = [
+        {**deployable_request(e.spec), "avoid": [e.node_id], "replaces": e.task_id} for e in lost
+    ]  # "replaces": within the site limit of tasks per environment, the new one takes its place
     try:
         placements = await env.controller.place.remote(env.env_id, requests, env.reclaim)
     except Exception as exc:

@@ -162,13 +162,17 @@ def test_a_destroy_sent_as_soon_as_the_id_is_known_cancels_the_creation(
 # -- the site limits, through a controller of the test's own ---------------------------
 
 
-def refusal_of(tmp_path: Path, monkeypatch: Any, settings: dict[str, Any], n: int) -> str:
-    """What ``create_environment`` of the pipeline with ``n`` processors says on a
-    ``ControllerRuntime`` with ``settings`` (its own state directory)."""
+def runtime(tmp_path: Path, monkeypatch: Any, settings: dict[str, Any]) -> Any:
+    """A ``ControllerRuntime`` with ``settings`` and a state directory of its own."""
     from actors.controller import ControllerRuntime
 
     monkeypatch.setenv("O2CTL_STATE_DIR", str(tmp_path))  # the runtime sets it: undone after
-    rt = ControllerRuntime(str(tmp_path), None, {"log_dir": str(tmp_path / "logs"), **settings})
+    return ControllerRuntime(str(tmp_path), None, {"log_dir": str(tmp_path / "logs"), **settings})
+
+
+def refusal_of(tmp_path: Path, monkeypatch: Any, settings: dict[str, Any], n: int) -> str:
+    """What ``create_environment`` of the pipeline with ``n`` processors says."""
+    rt = runtime(tmp_path, monkeypatch, settings)
     with pytest.raises(ControlError) as err:
         asyncio.run(rt.create_environment(PIPELINE, {"nProcessors": str(n)}))
     assert not rt.envs and not rt.registry.pending and not rt.registry.ports.snapshot()
@@ -188,6 +192,33 @@ def test_the_site_limits_refuse_naming_them(o2: Any, tmp_path: Path, monkeypatch
         ": at the site limit of 3 tasks per node"
     ), per_node
     assert actors_now() == actors and pids_now() == pids
+
+
+def test_tasks_placed_again_at_recover_take_their_predecessors_places(
+    o2: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """RECOVER places the tasks lost with a node again while the lost ones are still on the
+    books: at the limit of tasks per environment, a replacement is not one task more."""
+    from actors.errors import AdmissionRefused
+
+    rt = runtime(tmp_path, monkeypatch, {"max_tasks_per_environment": 3})
+    on_books = [
+        {"task_id": f"t{i}", "task_class": "proc", "node_id": "lost", "role_path": f"e.r{i}"}
+        for i in range(3)
+    ]
+    rt.registry.register("e1", on_books)
+    again = {  # as actors/transitions/recover.py asks for a task lost with its node
+        "role_path": "e.r0",
+        "task_class": "proc",
+        "constraints": [],
+        "controlled": True,
+        "wants": {},
+        "avoid": ["lost"],
+        "replaces": "t0",
+    }
+    rt._check_env_limit("e1", [again])
+    with pytest.raises(AdmissionRefused, match="would have 4 tasks: over the site limit of 3"):
+        rt._check_env_limit("e1", [{**again, "replaces": ""}])
 
 
 def test_the_cli_shows_the_environment_id_in_the_first_second(clean_o2: Any, cluster: Any) -> None:
