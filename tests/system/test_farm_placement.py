@@ -88,7 +88,8 @@ def ray_nodes() -> dict[str, dict[str, Any]]:
 def where(task: dict[str, Any]) -> str:
     """Ray's own record of the node a task actor runs on."""
     actor = ray.get_actor(task["actor_name"], namespace=naming.NAMESPACE)
-    return str(ray.get(actor.snapshot.remote(), timeout=30)["ray_node_id"])
+    snap: dict[str, Any] = ray.get(actor.snapshot.remote(), timeout=30)
+    return str(snap["ray_node_id"])
 
 
 def task_pids() -> set[int]:
