@@ -146,9 +146,13 @@ class TaskRegistry:
     def replace_port(self, task_id: str, ip: str, bad_port: int) -> int:
         """Another control port for ``task_id``: ``bad_port`` is held by someone else, and
         stays reserved (under no task) so that it is not handed out again."""
-        self.ports.release_owner(task_id)
+        channels = [r.purpose for r in self.ports.held_by(task_id) if r.purpose != "control"]
+        self.ports.release_owner(task_id, keep_purposes=channels)
         self.ports.restore([PortRecord(ip, bad_port, "foreign", "taken")])
-        return self.ports.allocate(ip, task_id, "control")
+        port = self.ports.allocate(ip, task_id, "control")
+        if task_id in self.tasks:  # a running task's (RECOVER): its record follows
+            self.tasks[task_id]["control_port"] = port
+        return port
 
     @staticmethod
     def idle(rec: Mapping[str, Any]) -> IdleTask:

@@ -32,7 +32,7 @@ import signal
 import socket
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import ray
@@ -472,17 +472,17 @@ class TaskRuntime:
         return self.snapshot()
 
     async def restart(
-        self, grace_s: float = 3.0, control_port: int | None = None
+        self, grace_s: float = 3.0, req: LaunchRequest | None = None
     ) -> dict[str, Any]:
         """Replace the process (RECOVER): stop what is left, launch again, same request
-        (on another control port when one is given)."""
+        (or the one given: the same task on another control port, planned by the caller,
+        since the port is also in the command line and the environment)."""
         if self.req is None:
             raise RuntimeError(f"{self._who()}: never launched")
         await self.terminate(grace_s)
         self._exiting, self.exit_code, self.error, self._bg = False, None, "", []
         self._ctl, self._proc = None, None
-        req = self.req if control_port is None else replace(self.req, control_port=control_port)
-        return await self.launch(req)
+        return await self.launch(req or self.req)
 
     def ping(self) -> float:
         return time.time()

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psutil
 import pytest
@@ -27,7 +29,9 @@ from actors.naming import process_owner
 from actors.task import LaunchRequest, TaskRuntime
 from o2ctl.core.launch import plan_launch
 from o2ctl.core.states import TaskState
-from occ.processes import find_owned, spawn, terminate
+from o2ctl.demo import PIPELINE
+from occ.processes import find_owned, owned_env, spawn, terminate
+from tests.conftest import wait_for
 from tests.system.test_fairmq_launch import BIN, PROCESSOR, Launched, Launcher, free_port, launching
 
 T = TypeVar("T")
@@ -201,3 +205,31 @@ async def test_a_task_ended_before_its_launch_starts_nothing(tmp_path: Path) -> 
         await asyncio.wait_for(rt.launch(request(task_id, free_port(), tmp_path / "t.log")), 10)
     assert not find_owned(process_owner(task_id)) and rt.pid == 0
     assert launchrec.read(rt.state_dir, task_id) is None
+
+
+@pytest.mark.ray
+def test_recover_takes_another_port_when_its_own_was_taken(clean_o2: Any, tmp_path: Path) -> None:
+    """A device dies; before RECOVER, another process takes its control port: the new
+    process gets another port, and the other one is never driven."""
+    env = clean_o2.create_environment(PIPELINE, vars={"nProcessors": "1"})
+    victim = next(t for t in env.tasks if t["role_path"].endswith("processor1"))
+    os.kill(victim["pid"], signal.SIGKILL)
+    wait_for(lambda: env.state == "ERROR", 15, "the environment to go to ERROR")
+    log = tmp_path / "foreign.log"
+    argv = [str(BIN / PROCESSOR), "--id", "foreign", "-S", "/opt/occ/lib", "-P", "OCClite"]
+    argv += ["--color", "false", "--control-port", str(victim["control_port"])]
+    with open(log, "wb") as out:
+        other = subprocess.Popen(
+            argv, stdout=out, stderr=out, env=owned_env("test-foreign"), start_new_session=True
+        )
+    try:
+        wait_for(lambda: "listening on" in log.read_text(), 15, "the other process to listen")
+        assert env.recover() == "DEPLOYED"
+        again = next(t for t in env.tasks if t["role_path"] == victim["role_path"])
+        assert again["control_port"] != victim["control_port"] and again["state"] == "STANDBY"
+        assert env.configure() == "CONFIGURED" and other.poll() is None
+        assert "[STATE]" not in log.read_text(), "the other process was never driven"
+    finally:
+        other.terminate()
+        other.wait(10)
+        env.destroy(force=True)
