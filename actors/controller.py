@@ -33,7 +33,14 @@ from actors import books, naming
 from actors.cluster import NodeCache, pinned, port_is_free
 from actors.environment import EnvironmentActor
 from actors.envstore import ENVIRONMENTS, forget, save_workflow
-from actors.errors import AdmissionRefused, ControlError, DetectorBusy, NotFound, Restarting
+from actors.errors import (
+    AdmissionRefused,
+    ControlError,
+    DeployFailed,
+    DetectorBusy,
+    NotFound,
+    Restarting,
+)
 from actors.expansion import expand_for_controller
 from actors.farm import FarmManager
 from actors.farmnodes import split_settings
@@ -206,8 +213,11 @@ class ControllerRuntime:
             if auto_configure:
                 await env.transition.remote("CONFIGURE")
         except Exception:
-            if env_id not in self._destroying:  # a destroy under way forgets it itself
-                await self._discard(env_id, env)
+            if env_id in self._destroying or env_id not in self.envs:  # it forgets it itself
+                raise DeployFailed(  # whichever ran first in the actor (busy, died, cancelled)
+                    f"creation of environment {env_id} cancelled by destroy"
+                ) from None
+            await self._discard(env_id, env)
             raise
         return dict(await env.summary.remote())
 
@@ -222,6 +232,7 @@ class ControllerRuntime:
 
     async def _forget(self, env_id: str) -> None:
         env = self.envs.pop(env_id, None)
+        self.registry.drop_pending(env_id)  # placed by a deploy that was cancelled meanwhile
         self._release_detectors(env_id)
         await asyncio.to_thread(forget, self.records, env_id)
         if env is not None:
@@ -322,9 +333,17 @@ class ControllerRuntime:
         limit = self.settings.max_tasks_per_node
         return [replace(n, max_tasks=limit) for n in await self.farm.refresh()]
 
-    def _check_env_limit(self, env_id: str, adding: int) -> None:
+    def _check_env_limit(self, env_id: str, requests: list[dict[str, Any]]) -> None:
+        """The site limit of tasks per environment; a request that ``replaces`` a task (one
+        lost with its node, placed again at RECOVER) takes that task's place."""
         limit = self.settings.max_tasks_per_environment
-        have = sum(1 for r in self.registry.tasks.values() if r.get("env_id") == env_id)
+        replaced = {r.get("replaces") for r in requests}
+        have = sum(
+            1
+            for task_id, r in self.registry.tasks.items()
+            if r.get("env_id") == env_id and task_id not in replaced
+        )
+        adding = len(requests)
         if limit and have + adding > limit:
             raise AdmissionRefused(
                 f"environment {env_id} would have {have + adding} tasks: over the site limit "
@@ -333,7 +352,7 @@ class ControllerRuntime:
 
     async def admit(self, env_id: str, requests: list[dict[str, Any]], reclaim: bool) -> None:
         """Whether the whole environment fits, before anything starts (nothing is kept)."""
-        self._check_env_limit(env_id, len(requests))
+        self._check_env_limit(env_id, requests)
         placed, _ = self.registry.place(
             env_id,
             requests,
@@ -348,7 +367,7 @@ class ControllerRuntime:
     ) -> list[dict[str, Any]]:
         """Places for ``requests`` (idle tasks claimed first), reclaiming async nodes first
         when allowed; ``NoNodeFits`` names each node and why when something does not fit."""
-        self._check_env_limit(env_id, len(requests))
+        self._check_env_limit(env_id, requests)
         placed, machines = self.registry.place(
             env_id,
             requests,
@@ -362,6 +381,9 @@ class ControllerRuntime:
             except BaseException:
                 self.registry.unplace(env_id, placed)
                 raise
+        if env_id in self._destroying or env_id not in self.envs:  # while nodes were read or
+            self.registry.unplace(env_id, placed)  # reclaimed: its deploy is cancelled
+            raise ControlError(f"environment {env_id} was destroyed while its tasks were placed")
         claimed = [p["task_id"] for p in placed if p["reused"]]
         await asyncio.gather(*(asyncio.to_thread(books.unpool, self, t) for t in claimed))
         return placed

@@ -94,6 +94,13 @@ def is_same_process(pid: int, started: float) -> bool:
     return now is not None and abs(now - started) <= START_TIME_SLACK_S
 
 
+def reused(pid: int, started: float) -> bool:
+    """Whether ``pid`` now names another program than the one that started at ``started``
+    (ours ended and the kernel gave its pid away): such a process is never signalled."""
+    now = start_time(pid)
+    return now is not None and abs(now - started) > START_TIME_SLACK_S
+
+
 def process_tree(pid: int) -> set[int]:
     """``pid`` and all its descendants (a shell-wrapped command answers from a child)."""
     try:

@@ -98,10 +98,10 @@ class TaskRegistry:
             chosen = farm.place(wanted, usable, self.usage(overhead_mb), reclaim=reclaim)
             for i, node in zip(fresh, chosen, strict=True):
                 req, task_id = requests[i], new_id()
-                self.pending[task_id] = {"node_id": node.node_id, **dict(req)}
                 port = (
                     self.ports.allocate(node.ip, task_id, "control") if req["controlled"] else None
-                )
+                )  # first: a host out of ports must leave no pending task behind
+                self.pending[task_id] = {"node_id": node.node_id, "env_id": env_id, **dict(req)}
                 name = naming.task_actor(env_id, req["role_path"], task_id)
                 out[i] = self._placement(task_id, node, port, False, name)
         except Exception:
@@ -134,12 +134,25 @@ class TaskRegistry:
                 self.ports.release_owner(p["task_id"])
                 self.pending.pop(p["task_id"], None)
 
+    def drop_pending(self, env_id: str) -> list[str]:
+        """Forget the tasks placed for ``env_id`` that never came up (a deploy cancelled while
+        it was placed), with their ports; returns their ids."""
+        gone = [t for t, rec in self.pending.items() if rec.get("env_id") == env_id]
+        for task_id in gone:
+            del self.pending[task_id]
+            self.ports.release_owner(task_id)
+        return gone
+
     def replace_port(self, task_id: str, ip: str, bad_port: int) -> int:
         """Another control port for ``task_id``: ``bad_port`` is held by someone else, and
         stays reserved (under no task) so that it is not handed out again."""
-        self.ports.release_owner(task_id)
+        channels = [r.purpose for r in self.ports.held_by(task_id) if r.purpose != "control"]
+        self.ports.release_owner(task_id, keep_purposes=channels)
         self.ports.restore([PortRecord(ip, bad_port, "foreign", "taken")])
-        return self.ports.allocate(ip, task_id, "control")
+        port = self.ports.allocate(ip, task_id, "control")
+        if task_id in self.tasks:  # a running task's (RECOVER): its record follows
+            self.tasks[task_id]["control_port"] = port
+        return port
 
     @staticmethod
     def idle(rec: Mapping[str, Any]) -> IdleTask:

@@ -14,7 +14,9 @@ reads its state over OCC and carries on: the environment sees nothing, data keep
 Only if the process is gone too does the task go to ERROR. Before driving a process the
 actor checks that the one answering on its control port is its own (the pid in GetState,
 or the process tree's listening sockets), so two o2ctl systems on a host never drive each
-other's processes.
+other's processes: once the port answers for another process, its control channel is
+dropped (not even EXIT goes to it). A pid whose process has a start time other than ours
+(ended, the pid given to another program) is never signalled.
 
 The hot path is ``transition``: one await on the gRPC call, a tuple back. A task may
 outlive its environment (the idle pool): ``attach`` hands it to a new one.
@@ -30,7 +32,7 @@ import signal
 import socket
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import ray
@@ -227,6 +229,8 @@ class TaskRuntime:
     # -- launch ---------------------------------------------------------------------
     async def launch(self, req: LaunchRequest) -> dict[str, Any]:
         """Start the process and wait until it answers (controlled) or runs (basic)."""
+        if self._exiting:  # an async actor may run a terminate sent later before this call
+            raise RuntimeError(f"{self._who()}: ended before its process was started")
         self.req, self.env_id, self.role_path = req, req.env_id, req.role_path
         if req.controlled and req.control_port and not port_is_free(req.control_port):
             raise PortTaken(
@@ -258,6 +262,7 @@ class TaskRuntime:
             state = await self._until_ready(req.start_timeout_s)
             self._check_owner()
         except PortTaken:
+            await self._drop_control()  # nothing, not even EXIT, goes to another's process
             await self.terminate(grace_s=1.0)
             raise
         except Exception as exc:
@@ -290,6 +295,13 @@ class TaskRuntime:
                 f"{self._who()}: control port {self.req.control_port} answers for another "
                 f"process (pid {answering or 'unknown'}), not ours (pid {self.pid})",
             )
+
+    async def _drop_control(self) -> None:
+        """Forget the control channel: the process answering on it is not ours."""
+        ctl, self._ctl = self._ctl, None
+        if ctl is not None:
+            with contextlib.suppress(Exception):
+                await ctl.close()
 
     async def _until_ready(self, timeout: float) -> str:
         assert self._proc is not None and self._ctl is not None
@@ -336,6 +348,10 @@ class TaskRuntime:
         try:
             now = task_state(await self._ctl.get_state(5.0))
             self._check_owner()
+        except PortTaken as exc:
+            await self._drop_control()
+            self._set(TaskState.ERROR, str(exc), report=True)
+            return True
         except Exception as exc:
             self._set(
                 TaskState.ERROR,
@@ -427,7 +443,7 @@ class TaskRuntime:
                 await self._ctl.transition("EXIT", {}, timeout=min(grace_s, 5.0))
                 await asyncio.wait_for(processes.wait_gone(self.pid), grace_s)
         how = "gone"
-        if self.pid > 0:
+        if self.pid > 0 and not launchrec.reused(self.pid, self.started):
             how = await processes.terminate(self.pid, grace_s, process=self._proc)
             how = "EXIT" if how == "gone" and self.exit_code == 0 else how
         self.exited = True
@@ -456,17 +472,17 @@ class TaskRuntime:
         return self.snapshot()
 
     async def restart(
-        self, grace_s: float = 3.0, control_port: int | None = None
+        self, grace_s: float = 3.0, req: LaunchRequest | None = None
     ) -> dict[str, Any]:
         """Replace the process (RECOVER): stop what is left, launch again, same request
-        (on another control port when one is given)."""
+        (or the one given: the same task on another control port, planned by the caller,
+        since the port is also in the command line and the environment)."""
         if self.req is None:
             raise RuntimeError(f"{self._who()}: never launched")
         await self.terminate(grace_s)
         self._exiting, self.exit_code, self.error, self._bg = False, None, "", []
         self._ctl, self._proc = None, None
-        req = self.req if control_port is None else replace(self.req, control_port=control_port)
-        return await self.launch(req)
+        return await self.launch(req or self.req)
 
     async def relaunch(self, req: LaunchRequest, grace_s: float = 3.0) -> dict[str, Any]:
         """Replace the process by one started from another request (a modify that changes

@@ -17,18 +17,40 @@ from typing import TYPE_CHECKING, Any
 import ray
 from ray.exceptions import RayActorError
 
+from actors.errors import PortTaken
 from actors.reasons import reason, unwrap
 from actors.transitions.common import TaskEntry, fan_out, raise_if_failed, update_roles
-from actors.transitions.deploy import deployable_request, start_task
+from actors.transitions.deploy import (
+    PORT_ATTEMPTS,
+    _launch_request,
+    deployable_request,
+    start_task,
+)
 from o2ctl.core.states import TaskState
 
 if TYPE_CHECKING:
     from actors.environment import EnvironmentRuntime
 
 
+async def _restart(env: EnvironmentRuntime, e: TaskEntry) -> dict[str, Any]:
+    """A new process for ``e``, on another control port while its own is someone else's."""
+    req = None  # the same request
+    for attempt in range(PORT_ATTEMPTS):
+        try:
+            return dict(await e.actor.restart.remote(env.settings.kill_grace_s, req))
+        except Exception as exc:
+            taken = unwrap(exc)
+            if not isinstance(taken, PortTaken) or attempt == PORT_ATTEMPTS - 1:
+                raise
+            port = await env.controller.replace_port.remote(e.task_id, {"ip": e.ip}, taken.port)
+            p = {"task_id": e.task_id, "control_port": port, "node": {"hostname": e.host}}
+            req = _launch_request(env, e.spec, p)
+    raise AssertionError("unreachable")
+
+
 async def _replace(env: EnvironmentRuntime, e: TaskEntry) -> str:
     try:
-        snap: dict[str, Any] = await e.actor.restart.remote(env.settings.kill_grace_s)
+        snap = await _restart(env, e)
     except Exception as exc:
         if _actor_gone(exc):  # its node is going away: place it again elsewhere
             e.lost = e.lost or e.host
@@ -37,6 +59,7 @@ async def _replace(env: EnvironmentRuntime, e: TaskEntry) -> str:
         e.state, e.error = TaskState.ERROR, f"task {e.role_path} on {e.host}: restart failed: {why}"
         return e.error
     e.state, e.version, e.pid, e.error = TaskState(snap["state"]), snap["version"], snap["pid"], ""
+    e.control_port = snap.get("control_port")
     return ""
 
 
@@ -47,7 +70,9 @@ def _actor_gone(exc: BaseException) -> bool:
 
 async def _replace_lost(env: EnvironmentRuntime, lost: list[TaskEntry]) -> list[str]:
     """Place the tasks of a lost node again, on nodes that fit; new actors, new processes."""
-    requests = [{**deployable_request(e.spec), "avoid": [e.node_id]} for e in lost]
+    requests = [
+        {**deployable_request(e.spec), "avoid": [e.node_id], "replaces": e.task_id} for e in lost
+    ]  # "replaces": within the site limit of tasks per environment, the new one takes its place
     try:
         placements = await env.controller.place.remote(env.env_id, requests, env.reclaim)
     except Exception as exc:
