@@ -487,8 +487,7 @@ class TaskRuntime:
     async def relaunch(self, req: LaunchRequest, grace_s: float = 3.0) -> dict[str, Any]:
         """Replace the process by one started from another request (a modify that changes
         the task's command line): stop what runs, launch the new one."""
-        self.req = req
-        return await self.restart(grace_s, req.control_port)
+        return await self.restart(grace_s, req)
 
     def ping(self) -> float:
         return time.time()

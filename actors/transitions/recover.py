@@ -22,8 +22,8 @@ from actors.reasons import reason, unwrap
 from actors.transitions.common import TaskEntry, fan_out, raise_if_failed, update_roles
 from actors.transitions.deploy import (
     PORT_ATTEMPTS,
-    _launch_request,
     deployable_request,
+    launch_request,
     start_task,
 )
 from o2ctl.core.states import TaskState
@@ -44,7 +44,7 @@ async def _restart(env: EnvironmentRuntime, e: TaskEntry) -> dict[str, Any]:
                 raise
             port = await env.controller.replace_port.remote(e.task_id, {"ip": e.ip}, taken.port)
             p = {"task_id": e.task_id, "control_port": port, "node": {"hostname": e.host}}
-            req = _launch_request(env, e.spec, p)
+            req = launch_request(env, e.spec, p)
     raise AssertionError("unreachable")
 
 
