@@ -381,8 +381,9 @@ class ControllerRuntime:
             except BaseException:
                 self.registry.unplace(env_id, placed)
                 raise
-        if env_id in self._destroying or env_id not in self.envs:  # while nodes were read or
-            self.registry.unplace(env_id, placed)  # reclaimed: its deploy is cancelled
+        gone = env_id in self._destroying or env_id not in self.envs  # while nodes were read
+        if gone and not all(r.get("hook") for r in requests):  # (DESTROY hooks run then)
+            self.registry.unplace(env_id, placed)  # or reclaimed: its deploy is cancelled
             raise ControlError(f"environment {env_id} was destroyed while its tasks were placed")
         claimed = [p["task_id"] for p in placed if p["reused"]]
         await asyncio.gather(*(asyncio.to_thread(books.unpool, self, t) for t in claimed))

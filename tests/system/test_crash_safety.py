@@ -189,3 +189,27 @@ def test_error_is_actionable_at_once(clean_o2: Any) -> None:
         next(t["pid"] for t in env.tasks if t["role_path"] == victim["role_path"])
     )
     env.destroy()
+
+
+def test_a_device_crash_then_recover_runs_again(clean_o2: Any, tmp_path: Path) -> None:
+    env, counter = running_pipeline(clean_o2, tmp_path, n=2)
+    before = pids_of(env)
+    victim = next(t for t in env.tasks if t["role_path"].endswith("processor1"))
+    t0 = time.monotonic()
+    os.kill(victim["pid"], signal.SIGKILL)
+    wait_for(lambda: env.state == "ERROR", 10, "ERROR after the device crash")
+    took = time.monotonic() - t0
+    assert took < 2.0, f"the crash reached the environment after {took:.2f}s"
+    assert "processor1" in env.summary()["last_error"]
+    assert env.recover() == "DEPLOYED"
+    after = pids_of(env)
+    assert after[victim["role_path"]] != victim["pid"], "the crashed device was replaced"
+    assert {p: q for p, q in after.items() if p != victim["role_path"]} == {
+        p: q for p, q in before.items() if p != victim["role_path"]
+    }, "untouched processes keep their PIDs"
+    env.configure()
+    env.start()
+    flowing(counter)
+    env.stop()
+    env.destroy()
+    nothing_left(clean_o2)
