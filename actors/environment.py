@@ -233,8 +233,14 @@ class EnvironmentRuntime:
 
     def _export_state(self) -> None:
         metrics.environment_state(self.env_id, self.workflow.workflow, self.fsm.state.value)
-        metrics.task_counts(self.env_id, self.summary()["task_states"])
+        metrics.task_counts(self.env_id, self.task_counts())
         metrics.run_number(self.env_id, self.run_number)
+
+    def task_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for e in self.tasks.values():
+            counts[e.state.value] = counts.get(e.state.value, 0) + 1
+        return counts
 
     def enter(self, state: EnvState) -> None:
         self.later(self._export_state)
@@ -387,9 +393,7 @@ class EnvironmentRuntime:
 
     # -- reads ----------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
-        counts: dict[str, int] = {}
-        for e in self.tasks.values():
-            counts[e.state.value] = counts.get(e.state.value, 0) + 1
+        counts = self.task_counts()
         cleaning = self.cleanup is not None and not self.cleanup.done()
         return {
             "env_id": self.env_id,

@@ -92,11 +92,21 @@ async def fan_out(
     targets = [e for e in (only if only is not None else env.tasks.values()) if e.controlled]
     targets = [e for e in targets if not e.lost]
     timeout = env.settings.transition_timeout_s
-    sends = []
+    sent = []
+    t0 = time.monotonic()
     for e in targets:
         a = (args or {}).get(e.role_path, {}) if per_task_args else args
-        sends.append(send(e, event, a, timeout, expect))
-    replies = await asyncio.gather(*sends, return_exceptions=True)
+        sent.append((e.actor.transition.remote(event, a, timeout), a))
+    replies = list(await asyncio.gather(*(ref for ref, _ in sent), return_exceptions=True))
+    lost = [i for i, r in enumerate(replies) if isinstance(r, RayActorError)]
+    if lost:  # actors that restarted under the call: the slow path, only for them
+        left = max(timeout - (time.monotonic() - t0), 0.1)
+        again = await asyncio.gather(
+            *(resend(targets[i], event, sent[i][1], left, expect) for i in lost),
+            return_exceptions=True,
+        )
+        for i, r in zip(lost, again, strict=True):
+            replies[i] = r
     failures: list[str] = []
     for e, reply in zip(targets, replies, strict=True):
         if isinstance(reply, BaseException):
@@ -121,17 +131,13 @@ async def fan_out(
     return failures
 
 
-async def send(
+async def resend(
     e: TaskEntry, event: str, args: Any, timeout: float, expect: TaskState
 ) -> tuple[str, int, str]:
-    """One event to one task actor. If its actor is restarting (its worker died), wait for
-    it within the deadline: the new actor re-adopts the process; the event is sent again
-    only if the task is not already where the event would have taken it."""
+    """A task actor restarted (its worker died) during ``event``: wait for it within the
+    deadline — the new actor re-adopts the process — and send the event again only if the
+    task is not already where the event would have taken it."""
     deadline = time.monotonic() + timeout
-    try:
-        return tuple(await e.actor.transition.remote(event, args, timeout))
-    except RayActorError:
-        pass
     while True:
         left = deadline - time.monotonic()
         if left <= 0:

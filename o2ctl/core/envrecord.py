@@ -18,7 +18,7 @@ transition it was in the middle of.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from o2ctl.core.envfsm import EnvEvent, EnvState
@@ -91,7 +91,9 @@ class EnvRecord:
     event_seq: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # shallow: the fields are JSON-ready already (asdict's deep copy of every task's
+        # record cost the environment actor more than the write itself at N = 100)
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> EnvRecord:

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 Kind = Literal["environment", "role", "task", "transition", "call", "node"]
@@ -34,7 +34,7 @@ class Event:
     seq: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {f.name: getattr(self, f.name) for f in _FIELDS}  # shallow: asdict is slow
 
     def describe(self) -> str:
         what = f"{self.kind} {self.path or self.env_id}"
@@ -50,6 +50,9 @@ class Event:
         if self.detail.get("warning"):
             parts.append(f"warning: {self.detail['warning']}")
         return " ".join(parts)
+
+
+_FIELDS = fields(Event)
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ class EventLog:
 
     def append(self, ev: Event) -> Event:
         self._seq += 1
-        stamped = Event(**{**ev.__dict__, "seq": self._seq})
+        stamped = replace(ev, seq=self._seq)
         self._events.append(stamped)
         if self._cond is not None:
             cond = self._cond
