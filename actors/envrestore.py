@@ -42,6 +42,11 @@ async def restore(env: EnvironmentRuntime, rec: EnvRecord) -> None:
     env.fsm = EnvironmentFSM(EnvState(rec.state))
     env.events = EventLog(start_seq=rec.event_seq)
     env.run_number, env.run_start_ms = rec.run_number, rec.run_start_ms
+    if rec.run_number is not None:  # the calls of the run's end need its number
+        if env.fsm.state is EnvState.RUNNING:
+            env.calls.run_began(int(rec.run_number))
+        else:
+            env.calls.last_run = int(rec.run_number)
     env.last_error, env.created, env.channels = (
         rec.last_error,
         rec.created or env.created,

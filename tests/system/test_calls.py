@@ -9,7 +9,9 @@ order they really ran in. Calls run in the plugin runner actor, hook tasks as pr
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_for
 
 pytestmark = pytest.mark.ray
 
@@ -205,3 +207,20 @@ def test_a_critical_call_after_stop_sends_the_environment_to_error(
     assert env.state == "ERROR"
     assert "calls-order.calls.fail" in env.summary()["last_error"]
     env.destroy(force=True)
+
+
+def test_the_run_number_reaches_the_stop_calls_after_an_environment_actor_restart(
+    clean_o2: Any, state_dir: Path, calls_repo: str
+) -> None:
+    """The restarted actor rebuilds its calls' run from the record: the calls of the run's
+    end still get its number (they would fail on an unknown ``run_number`` otherwise)."""
+    order = Order(state_dir)
+    env = clean_o2.create_environment(calls_repo, vars=order.vars())
+    env.start()
+    run, worker = env.run_number, env.summary()["actor_pid"]
+    os.kill(worker, signal.SIGKILL)
+    wait_for(lambda: env.summary()["actor_pid"] != worker, 30, "the environment actor back")
+    assert env.stop() == "CONFIGURED"
+    assert order.lines()[-1] == f"call before_STOP_ACTIVITY run {run}"
+    assert not [e for e in call_events(env) if e["status"] == "DONE_ERROR"]
+    env.destroy()
