@@ -83,6 +83,7 @@ class EnvironmentRuntime:
         self._flush_scheduled = False
         self._auto_error: asyncio.Task[None] | None = None
         self.cleanup: asyncio.Task[None] | None = None
+        self.ending: set[asyncio.Task[None]] = set()  # actors a deploy gave up on, ending
         self._current: asyncio.Future[str] | None = None  # the transition running now
         self._cancelled_by = ""
         self._role_version = time.time_ns() // 1000  # above any earlier life's, after a restart

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 class EnvSettings:
     transition_timeout_s: float = 10.0
     start_timeout_s: float = 30.0
-    deploy_timeout_s: float = 90.0  # one task placed, its actor up and its process answering
+    deploy_timeout_s: float = 90.0  # a deploy in which no task came up for this long stalled
     kill_grace_s: float = 3.0
     error_grace_s: float = 0.0
     run_type: str = "PHYSICS"

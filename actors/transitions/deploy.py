@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import ray
@@ -30,6 +30,7 @@ from actors.reasons import reason, unwrap
 from actors.role import RoleActor
 from actors.task import LaunchRequest, TaskActor
 from actors.transitions.common import TaskEntry, update_roles
+from actors.transitions.deployprogress import DeployProgress
 from o2ctl.core.events import Event
 from o2ctl.core.launch import plan_launch
 from o2ctl.core.states import TaskState
@@ -151,13 +152,13 @@ async def start_task(
         ).remote(p["task_id"], node["hostname"], env.settings.state_dir)
         try:
             snap = await _launch(env, actor, spec, p, me, my_name)
-        except asyncio.CancelledError:
-            raise  # a destroy cancelled the deploy: it ends this actor and its process
+        except asyncio.CancelledError:  # a stalled deploy, or a destroy, gave up on it
+            ending = asyncio.create_task(_end(env, actor))
+            env.ending.add(ending)
+            ending.add_done_callback(env.ending.discard)
+            raise
         except BaseException:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(actor.terminate.remote(env.settings.kill_grace_s), 15)
-            with contextlib.suppress(Exception):
-                ray.kill(actor)
+            await _end(env, actor)
             raise
     return TaskEntry(
         role_path=spec.role_path,
@@ -208,48 +209,14 @@ async def _launch(
     raise AssertionError("unreachable")
 
 
-class _Progress:
-    """Publishes how many tasks are up, at most every 0.2 s (operators watch long deploys)."""
-
-    def __init__(self, env: EnvironmentRuntime, total: int) -> None:
-        self.env, self.total, self.done, self.failed, self.last = env, total, 0, 0, 0.0
-
-    async def track(self, start: Any) -> TaskEntry:
-        try:
-            entry: TaskEntry = await start
-            self.done += 1
-            return entry
-        except BaseException:
-            self.failed += 1
-            raise
-        finally:
-            now = time.monotonic()
-            if now - self.last > 0.2 or self.done + self.failed == self.total:
-                self.last = now
-                detail = {"done": self.done, "failed": self.failed, "total": self.total}
-                self.env.publish(
-                    Event(
-                        "transition",
-                        self.env.env_id,
-                        event="DEPLOY",
-                        status="ONGOING",
-                        detail={"progress": detail},
-                    )
-                )
-
-
 async def deploy(env: EnvironmentRuntime) -> None:
     specs = deployable(env.workflow.root.tasks())
     placements = await env.controller.place.remote(env.env_id, _requests(env), env.reclaim)
     create_roles(env)
-    progress = _Progress(env, len(specs))
+    progress = DeployProgress(_publisher(env), len(specs), env.settings.deploy_timeout_s)
     try:
-        results = await asyncio.gather(
-            *(
-                progress.track(_within(env, start_task(env, s, p)))
-                for s, p in zip(specs, placements, strict=True)
-            ),
-            return_exceptions=True,
+        results = await progress.gather(
+            [start_task(env, s, p) for s, p in zip(specs, placements, strict=True)]
         )
     except asyncio.CancelledError:  # destroyed while deploying: the destroy sweeps our actors
         await env.controller.unplace.remote(env.env_id, placements)
@@ -274,15 +241,27 @@ async def deploy(env: EnvironmentRuntime) -> None:
     update_roles(env, started)
 
 
-async def _within(env: EnvironmentRuntime, start: Any) -> TaskEntry:
-    """A task that is not up within the deployment timeout fails its deploy (its actor may
-    never be scheduled, e.g. on a node that refuses it): never a silent hang."""
-    limit = env.settings.deploy_timeout_s
-    try:
-        entry: TaskEntry = await asyncio.wait_for(start, limit)
-    except TimeoutError:
-        raise TimeoutError(f"not up within the deployment timeout ({limit:.0f}s)") from None
-    return entry
+def _publisher(env: EnvironmentRuntime) -> Callable[[dict[str, int]], None]:
+    def publish(progress: dict[str, int]) -> None:
+        env.publish(
+            Event(
+                "transition",
+                env.env_id,
+                event="DEPLOY",
+                status="ONGOING",
+                detail={"progress": progress},
+            )
+        )
+
+    return publish
+
+
+async def _end(env: EnvironmentRuntime, actor: Any) -> None:
+    """End a task actor this deploy started and its process, whatever state it got to."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(actor.terminate.remote(env.settings.kill_grace_s), 15)
+    with contextlib.suppress(Exception):
+        ray.kill(actor)
 
 
 async def _undo(env: EnvironmentRuntime, started: list[TaskEntry], placements: list[Any]) -> None:
@@ -296,6 +275,7 @@ async def _undo(env: EnvironmentRuntime, started: list[TaskEntry], placements: l
         with contextlib.suppress(Exception):
             ray.kill(e.actor)
     await asyncio.gather(*(e.actor.detach.remote() for e in reused), return_exceptions=True)
+    await asyncio.gather(*env.ending, return_exceptions=True)
     await env.controller.unplace.remote(env.env_id, placements)
     for actor in env.roles.values():
         with contextlib.suppress(Exception):
