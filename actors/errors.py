@@ -6,8 +6,7 @@ they are plain picklable exceptions with a message that says what failed, where 
 
 from __future__ import annotations
 
-from o2ctl.core.envfsm import TransitionRefused
-from o2ctl.core.errors import ControlError
+from o2ctl.core.errors import ControlError, TransitionRefused
 
 
 class EnvironmentBusy(ControlError):

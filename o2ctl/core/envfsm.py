@@ -14,7 +14,7 @@ from enum import StrEnum
 from statemachine import State, StateMachine
 from statemachine.exceptions import TransitionNotAllowed
 
-from o2ctl.core.errors import ControlError
+from o2ctl.core.errors import TransitionRefused as TransitionRefused  # re-exported
 
 
 class EnvState(StrEnum):
@@ -55,10 +55,6 @@ class EnvironmentMachine(StateMachine):
     EXIT = CONFIGURED.to(DONE) | DEPLOYED.to(DONE) | STANDBY.to(DONE)
     GO_ERROR = STANDBY.to(ERROR) | DEPLOYED.to(ERROR) | CONFIGURED.to(ERROR) | RUNNING.to(ERROR)
     RECOVER = ERROR.to(DEPLOYED)
-
-
-class TransitionRefused(ControlError):
-    """An event that the state machine does not allow from the current state."""
 
 
 class EnvironmentFSM:

@@ -11,6 +11,10 @@ class ControlError(Exception):
     """Base of every error o2ctl reports to an operator."""
 
 
+class TransitionRefused(ControlError):
+    """An event that the state machine does not allow from the current state."""
+
+
 class InvalidWorkflow(ControlError):
     """The workflow could not be expanded (template, variable or repository error); the
     message is the template error's own, naming file, line and role."""
