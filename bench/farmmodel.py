@@ -33,6 +33,11 @@ from pathlib import Path
 from typing import Any
 
 EVENT = "CONFIGURE"  # the transition modelled: the heaviest of the cycle
+# The inputs come from the smallest size of at least this many tasks: CPU is read in 10 ms
+# ticks (smaller sizes round too coarsely), and larger sizes oversubscribe this machine's
+# cores (N = 200 on 2 cores: load ~200), a contention a farm node with 10-20 tasks on
+# 32 cores never sees; the largest size's per-task figures are shown beside, as the bound.
+MODEL_MIN_N = 50
 PER_NODE = (1, 10, 20, 25, 50, 100)
 FARM_NODE_CORES = 32  # cores of a farm node in the model (this machine's are shown too)
 RAY_ACTORS = 10_000  # Ray's published envelope: 10,000+ actors per cluster …
@@ -66,8 +71,8 @@ def _figures(doc: dict[str, Any]) -> dict[tuple[str, int], dict[str, Any]]:
     return {(f["measure"], f["n"]): f for f in doc["figures"] if f.get("samples")}
 
 
-def costs_from(doc: dict[str, Any], event: str = EVENT) -> Costs:
-    """The per-task costs at the largest size where every input was measured."""
+def model_sizes(doc: dict[str, Any], event: str = EVENT) -> tuple[int, int]:
+    """(the size the model's inputs come from, the largest size measured)."""
     figs = _figures(doc)
     sizes = sorted(
         n
@@ -76,7 +81,15 @@ def costs_from(doc: dict[str, Any], event: str = EVENT) -> Costs:
     )
     if not sizes:
         raise ValueError(f"no size with {event}, memory/task and deploy cold measured")
-    n, smallest = sizes[-1], sizes[0]
+    return next((n for n in sizes if n >= MODEL_MIN_N), sizes[-1]), sizes[-1]
+
+
+def costs_from(doc: dict[str, Any], event: str = EVENT, n: int | None = None) -> Costs:
+    """The per-task costs at size ``n`` (default: ``model_sizes``' choice)."""
+    figs = _figures(doc)
+    if n is None:
+        n = model_sizes(doc, event)[0]
+    smallest = min(s for (m, s) in figs if m == event)
     split = figs[(event, n)]["notes"]["cpu_split_ms"]
     farm = max(doc.get("farm") or [{}], key=lambda r: (r.get("tasks", 0), r.get("nodes", 0)))
     idle = farm.get("idle_ms_per_s") or {}
@@ -126,8 +139,9 @@ def transition_s(c: Costs, total: int, per_node: int, cores: int) -> float:
     return (c.floor_ms + max(serial, busiest)) / 1e3
 
 
-def tables(c: Costs, node_cores: int = FARM_NODE_CORES) -> str:
-    """The model as markdown: per node, then per farm."""
+def tables(c: Costs, node_cores: int = FARM_NODE_CORES, bound: Costs | None = None) -> str:
+    """The model as markdown: per node, then per farm (``bound``: the largest size's costs,
+    said beside the inputs)."""
     head = (
         f"Inputs (N = {c.n}, {c.cores} cores, {EVENT}): {c.memory_mb:.1f} MB and "
         f"{c.idle_ms_per_s:.1f} ms/s at rest per task; per transition {c.node_cpu_ms:.1f} ms "
@@ -137,6 +151,13 @@ def tables(c: Costs, node_cores: int = FARM_NODE_CORES) -> str:
         f"GCS at rest {c.gcs_idle_ms_per_s:.3f} ms/s per task; a node's raylet at rest "
         f"{c.raylet_idle_ms_per_s:.1f} ms/s."
     )
+    if bound is not None and bound.n != c.n:
+        head += (
+            f" At N = {bound.n} on the same {bound.cores} cores, oversubscribed, a transition "
+            f"cost {bound.node_cpu_ms:.1f} ms of node CPU and {bound.control_cpu_ms:.2f} ms of "
+            f"control-plane CPU per task ({bound.env_cpu_ms:.2f} in the environment actor): "
+            "contention, the upper bound."
+        )
     rows = [
         f"| tasks per node k | memory | CPU at rest | transition CPU | transition on "
         f"{c.cores} cores | on {node_cores} cores | cold deploy on {node_cores} cores |",
@@ -172,17 +193,19 @@ def tables(c: Costs, node_cores: int = FARM_NODE_CORES) -> str:
 def farm_model(doc: dict[str, Any]) -> dict[str, Any] | None:
     """The model's inputs and its tables for a run's JSON; None without enough inputs."""
     try:
-        c = costs_from(doc)
+        n, largest = model_sizes(doc)
+        c, bound = costs_from(doc, n=n), costs_from(doc, n=largest)
     except (ValueError, KeyError, ZeroDivisionError):
         return None
-    return {"costs": asdict(c), "tables": tables(c)}
+    return {"costs": asdict(c), "bound": asdict(bound), "tables": tables(c, bound=bound)}
 
 
 def main() -> None:
     from bench.report import RESULTS
 
     path = Path(sys.argv[1]) if len(sys.argv) > 1 else RESULTS / "latest.json"
-    print(tables(costs_from(json.loads(path.read_text()))))
+    model = farm_model(json.loads(path.read_text()))
+    print(model["tables"] if model else "not enough measured in that run for the model")
 
 
 if __name__ == "__main__":

@@ -114,7 +114,9 @@ def render_farm(doc: dict[str, Any]) -> str:
     parts = []
     if doc.get("farm"):
         parts.append(farm_table(doc["farm"]))
-    model = doc.get("farm_model")
+    from bench.farmmodel import farm_model
+
+    model = farm_model(doc) or doc.get("farm_model")  # the model of this code, from the run
     parts.append(model["tables"] if model else "(no model: the run measured too little)")
     return "\n\n".join(parts)
 

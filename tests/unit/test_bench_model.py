@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 
 from bench.common import SAMPLER_RATE_HZ, Figure, workflow_vars
-from bench.farmmodel import Costs, control_plane, costs_from, node, tables, transition_s
+from bench.farmmodel import (
+    Costs,
+    control_plane,
+    costs_from,
+    farm_model,
+    node,
+    tables,
+    transition_s,
+)
 from bench.farmscale import Layout
 from bench.readme import update_readme
 from bench.report import floors_table, table
@@ -67,8 +75,9 @@ def test_the_environment_actor_is_a_serial_bound_that_grows_with_the_farm() -> N
     assert "13,500 ⚠" in text  # 9,000 tasks x 1.5 actors: past Ray's 10,000
 
 
-def test_costs_come_from_the_largest_size_measured() -> None:
+def test_costs_come_from_the_smallest_size_of_fifty_and_the_largest_is_the_bound() -> None:
     split = {"env": 200.0, "controller": 50.0, "gcs": 50.0, "task actors": 3000, "devices": 1000}
+    hot = {"env": 800.0, "controller": 100.0, "gcs": 100.0, "task actors": 20000, "devices": 4000}
 
     def fig(measure: str, n: int, median: float, **notes: object) -> dict[str, object]:
         return {"measure": measure, "n": n, "samples": [median], "median": median, "notes": notes}
@@ -78,8 +87,9 @@ def test_costs_come_from_the_largest_size_measured() -> None:
         "figures": [
             fig("CONFIGURE", 10, 50.0, grpc_floor=30.0, cpu_split_ms=split),
             fig("CONFIGURE", 100, 900.0, grpc_floor=300.0, cpu_split_ms=split),
-            *(fig("memory/task", n, 72.0) for n in (10, 100)),
-            *(fig("deploy cold", n, n * 1.5) for n in (10, 100)),
+            fig("CONFIGURE", 200, 9000.0, grpc_floor=600.0, cpu_split_ms=hot),
+            *(fig("memory/task", n, 72.0) for n in (10, 100, 200)),
+            *(fig("deploy cold", n, n * 1.5) for n in (10, 100, 200)),
             fig("idle CPU/task", 100, 12.0),
         ],
         "farm": [
@@ -101,6 +111,10 @@ def test_costs_come_from_the_largest_size_measured() -> None:
     assert c.raylet_idle_ms_per_s == 3.0
     with pytest.raises(ValueError, match="no size"):
         costs_from({"meta": {}, "figures": []})
+    model = farm_model(doc)
+    assert model is not None and model["bound"]["n"] == 200 and model["costs"]["n"] == 100
+    assert "At N = 200 on the same 2 cores, oversubscribed" in model["tables"]
+    assert "120.0 ms of node CPU" in model["tables"]  # (20000 + 4000) / 200
 
 
 def test_a_measure_not_available_is_a_row_that_says_why() -> None:
