@@ -109,18 +109,15 @@ def figures(n: int, runs: dict[str, list[dict[str, float]]]) -> list[Figure]:
 
 def main() -> None:
     from bench import deploy
-    from bench.common import base_parser, o2ctl_session, repeats_of, sizes_of
-    from bench.report import print_table
+    from bench.common import standalone
 
-    options = base_parser(__doc__.splitlines()[0]).parse_args()
-    repeats = repeats_of(options)
-    out: list[Figure] = []
-    with o2ctl_session() as client:
-        for n in sizes_of(options):
-            env = deploy.create(client, n)
-            out += figures(n, measure(client, env, repeats.crash))
-            env.destroy()
-    print_table(out, "crash")
+    def per_size(client: Any, n: int, repeats: Any) -> list[Figure]:
+        env = deploy.create(client, n)
+        out = figures(n, measure(client, env, repeats.crash))
+        env.destroy()
+        return out
+
+    standalone(__doc__, "crash", per_size)
 
 
 if __name__ == "__main__":

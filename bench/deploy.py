@@ -157,20 +157,16 @@ def figures(
 
 def main() -> None:
     from bench import floors
-    from bench.common import base_parser, o2ctl_session, repeats_of, sizes_of
-    from bench.report import print_table
+    from bench.common import standalone
 
-    options = base_parser(__doc__.splitlines()[0]).parse_args()
-    repeats = repeats_of(options)
-    out: list[Figure] = []
-    with o2ctl_session() as client:
-        for n in sizes_of(options):
-            floor = floors.measure(n, repeats)
-            env, cold_runs = cold(client, n, repeats.cold_at(n))
-            env, warm_runs = warm(client, env, n, repeats.deploy_warm)
-            env.destroy()
-            out += figures(n, cold_runs, warm_runs, floor.deploy_s, floor.deploy_cpu_s)
-    print_table(out, "deploy")
+    def per_size(client: Any, n: int, repeats: Any) -> list[Figure]:
+        floor = floors.measure(n, repeats)
+        env, cold_runs = cold(client, n, repeats.cold_at(n))
+        env, warm_runs = warm(client, env, n, repeats.deploy_warm)
+        env.destroy()
+        return figures(n, cold_runs, warm_runs, floor.deploy_s, floor.deploy_cpu_s)
+
+    standalone(__doc__, "deploy", per_size)
 
 
 if __name__ == "__main__":

@@ -115,19 +115,16 @@ def figure(n: int, seconds: list[float], marks: list[dict[str, float]]) -> Figur
 
 def main() -> None:
     from bench import deploy
-    from bench.common import base_parser, o2ctl_session, repeats_of, sizes_of
-    from bench.report import print_table
+    from bench.common import standalone
 
-    options = base_parser(__doc__.splitlines()[0]).parse_args()
-    repeats = repeats_of(options)
-    out: list[Figure] = []
-    with o2ctl_session() as client:
-        for n in sizes_of(options):
-            env = deploy.create(client, n)
-            env.configure()
-            out.append(figure(n, *measure(env, repeats.failure)))
-            env.destroy()
-    print_table(out, "failure")
+    def per_size(client: Any, n: int, repeats: Any) -> list[Figure]:
+        env = deploy.create(client, n)
+        env.configure()
+        out = [figure(n, *measure(env, repeats.failure))]
+        env.destroy()
+        return out
+
+    standalone(__doc__, "failure", per_size)
 
 
 if __name__ == "__main__":

@@ -102,20 +102,17 @@ def figures(n: int, rest: AtRest, floors: Floors) -> list[Figure]:
 
 def main() -> None:
     from bench import deploy, floors
-    from bench.common import base_parser, o2ctl_session, repeats_of, sizes_of
-    from bench.report import print_table
+    from bench.common import standalone
 
-    options = base_parser(__doc__.splitlines()[0]).parse_args()
-    repeats = repeats_of(options)
-    out: list[Figure] = []
-    with o2ctl_session() as client:
-        for n in sizes_of(options):
-            floor = floors.measure(n, repeats)
-            env = deploy.create(client, n)
-            env.configure()
-            out += figures(n, measure(env), floor)
-            env.destroy()
-    print_table(out, "memory")
+    def per_size(client: Any, n: int, repeats: Any) -> list[Figure]:
+        floor = floors.measure(n, repeats)
+        env = deploy.create(client, n)
+        env.configure()
+        out = figures(n, measure(env), floor)
+        env.destroy()
+        return out
+
+    standalone(__doc__, "memory", per_size)
 
 
 if __name__ == "__main__":
