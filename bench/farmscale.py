@@ -121,7 +121,7 @@ def farm_session() -> Iterator[tuple[Any, Any]]:
             yield cluster, client
         finally:
             close(client)
-            cluster.shutdown()
+            cluster.shutdown()  # type: ignore[no-untyped-call]
 
 
 def add_node(cluster: Any, client: Any, index: int) -> str:

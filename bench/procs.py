@@ -79,7 +79,10 @@ def _session_flag() -> str:
     """``--session-name=…`` of our Ray: its GCS server and raylets carry it."""
     import ray
 
-    return f"--session-name={ray._private.worker.global_worker.node.session_name}"
+    node = ray._private.worker.global_worker.node
+    if node is None:
+        raise RuntimeError("Ray is not initialised in this process")
+    return f"--session-name={node.session_name}"
 
 
 def _ray_processes() -> Iterator[tuple[str, int, list[str]]]:

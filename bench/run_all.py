@@ -184,10 +184,12 @@ def machine_facts() -> dict[str, Any]:
             if line.startswith("model name"):
                 model = line.partition(":")[2].strip()
                 break
+    resources: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
+    ray_memory = float(resources.get("memory", 0))
     return {
         "cpu_model": model,
         "memory_gb": psutil.virtual_memory().total / 2**30,
-        "ray_memory_gb": float(ray.cluster_resources().get("memory", 0)) / 2**30,
+        "ray_memory_gb": ray_memory / 2**30,
         "system": platform.platform(),
     }
 

@@ -40,7 +40,7 @@ def test_ruff_lint_and_format() -> None:
 
 
 def test_mypy_strict() -> None:
-    result = run(tool("mypy"), "actors", "o2ctl", "occ")
+    result = run(tool("mypy"), "actors", "o2ctl", "occ", "bench")
     assert result.returncode == 0, result.stdout[-3000:]
 
 
