@@ -73,6 +73,7 @@ class EnvironmentRuntime:
         self.role_children: dict[str, dict[str, bool]] = {}
         self.role_states: dict[str, str] = {}
         self.root_state = TaskState.INVARIANT
+        self.root_version = 0
         self.busy: str | None = None
         self.busy_since = 0.0
         self.run_number: int | None = None
@@ -307,7 +308,13 @@ class EnvironmentRuntime:
 
     # -- observed state ---------------------------------------------------------------
     def root_changed(self, state: str, version: int) -> None:
-        self.root_state = TaskState(state)
+        """The root role's merged state: from its own report or a transition's reply
+        (both carry its version; an older or repeated one changes nothing)."""
+        if version < self.root_version or (
+            version == self.root_version and state == self.root_state
+        ):
+            return
+        self.root_state, self.root_version = TaskState(state), version
         self.role_states[self.workflow.root.path] = state
         self.publish(Event("role", self.env_id, path=self.workflow.root.path, state=state))
         if self.root_state == TaskState.ERROR and self.fsm.state in WATCHED and not self.busy:

@@ -1,8 +1,15 @@
-"""RoleActor: one per aggregating role; it folds its children's states into its own.
+"""RoleActor: one per aggregating role; it drives its subtree and folds its children's states.
 
-The environment is the hub of task states: it hands each role its tasks' new states (one
-batch per role after a transition, or one update when a task changes by itself: a crash,
-the end of a run), and a sub-role reports its merged state to its parent role. When the
+Transitions come down the tree: the environment sends one ``drive`` to its root role, and
+each role sends the OCC event to its own direct tasks, one ``drive`` to each sub-role, and
+one to a *shard* of itself on each other node holding its direct tasks (a RoleActor named
+``<role>@<node>`` on that node, made on first need; ``actors/drive.py``), then folds what
+came back into its aggregate and answers with its merged state and every task's outcome.
+A role whose tasks are all on one node lives on that node (``deploy.create_roles``).
+
+Between transitions, the environment hands each role its tasks' new states when a task
+changes by itself (a crash, the end of a run), and a sub-role reports its merged state to
+its parent role. When the
 merged state changes the role tells its own parent (a role, or the environment for the
 root), so an ERROR in a task reaches the environment in a few actor hops, with no polling,
 and always after the environment has the task's own report. Messages are fire-and-forget
@@ -19,7 +26,11 @@ from typing import Any
 
 import ray
 
+from actors import naming
+from actors.drive import TreeDriver
 from o2ctl.core.aggregate import RoleAggregate
+from o2ctl.core.drive import SHARD_MARK, Outcome, Target, parent_of
+from o2ctl.core.states import TaskState
 
 
 class RoleRuntime:
@@ -39,6 +50,11 @@ class RoleRuntime:
         self.parent_is_env = parent_is_env
         self.env = env
         self.version = time.time_ns() // 1000  # above an earlier life's, after a restart
+        node = _node_id()
+        if SHARD_MARK in path:  # a node shard drives what it is given, on its node
+            self.driver = TreeDriver(env_id, path.split(SHARD_MARK, 1)[0])
+        else:
+            self.driver = TreeDriver(env_id, path, node, _make_shard(env_id) if node else None)
 
     def __repr__(self) -> str:
         return f"Role({self.env_id}:{self.path})"
@@ -69,6 +85,26 @@ class RoleRuntime:
             self._changed()
         return self.agg.state.value
 
+    async def drive(
+        self,
+        event: str,
+        expect: TaskState,
+        args: dict[str, str] | None,
+        targets: list[Target],
+        timeout: float,
+        version: int,
+        careful: bool = False,
+    ) -> tuple[str, int, list[Outcome]]:
+        """Send ``event`` to ``targets`` (all under this role) through the subtree; fold
+        the outcomes in (``version``: the environment's counter for task states)."""
+        outs, roles = await self.driver.drive(
+            event, expect, args, targets, timeout, version, careful
+        )
+        mine = [(o.path, o.state, version) for o in outs if parent_of(o.path) == self.path]
+        if self.agg.update_many(mine + roles):
+            self._changed()
+        return self.agg.state.value, self.version, outs
+
     def snapshot(self) -> dict[str, Any]:
         return {
             "path": self.path,
@@ -84,6 +120,28 @@ class Role(RoleRuntime):
         RoleRuntime.__init__(self, *args)
         if ray.get_runtime_context().was_current_actor_reconstructed and self.env is not None:
             self.env.role_restarted.remote(self.path)
+
+
+def _node_id() -> str:
+    try:
+        return str(ray.get_runtime_context().get_node_id())
+    except Exception:  # not in a Ray worker (plain tests): no node, no shards
+        return ""
+
+
+def _make_shard(env_id: str) -> Any:
+    def make(name: str, node_id: str) -> Any:
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        return RoleActor.options(
+            name=name,
+            namespace=naming.NAMESPACE,
+            lifetime="detached",
+            get_if_exists=True,
+            scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=True),
+        ).remote(env_id, name.split(":", 1)[1], {}, None, False, None)
+
+    return make
 
 
 RoleActor = ray.remote(num_cpus=0, max_restarts=-1)(Role)

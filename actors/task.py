@@ -127,6 +127,7 @@ class TaskRuntime:
         self._commanded = False
         self._command = asyncio.Lock()  # one OCC exchange at a time with the process
         self._exiting = False
+        self._ended = False  # terminate() was asked for: this task is over, launch nothing
         self._spawning = False
         self._record_lock = asyncio.Lock()
         self._bg: list[asyncio.Task[None]] = []
@@ -229,7 +230,7 @@ class TaskRuntime:
     # -- launch ---------------------------------------------------------------------
     async def launch(self, req: LaunchRequest) -> dict[str, Any]:
         """Start the process and wait until it answers (controlled) or runs (basic)."""
-        if self._exiting:  # an async actor may run a terminate sent later before this call
+        if self._ended:  # an async actor may run a terminate sent later before this call
             raise RuntimeError(f"{self._who()}: ended before its process was started")
         self.req, self.env_id, self.role_path = req, req.env_id, req.role_path
         if req.controlled and req.control_port and not port_is_free(req.control_port):
@@ -263,10 +264,11 @@ class TaskRuntime:
             self._check_owner()
         except PortTaken:
             await self._drop_control()  # nothing, not even EXIT, goes to another's process
-            await self.terminate(grace_s=1.0)
+            await self._terminate(grace_s=1.0)
+            self._reset()  # the caller launches again on another port, in this actor
             raise
         except Exception as exc:
-            await self.terminate(grace_s=1.0)
+            await self._terminate(grace_s=1.0)
             raise RuntimeError(f"{self._who()}: did not start: {exc}") from None
         self._set(task_state(state))
         self._bg.append(asyncio.create_task(self._watch_process()))
@@ -432,6 +434,17 @@ class TaskRuntime:
             self._commanded = False
 
     async def terminate(self, grace_s: float = 3.0) -> str:
+        """End the task: its process goes (``_terminate``), and a launch that this actor
+        runs after this call (Ray runs an async actor's calls unordered) starts nothing."""
+        self._ended = True
+        return await self._terminate(grace_s)
+
+    def _reset(self) -> None:
+        """Ready to launch again after our own ``_terminate`` (not after ``terminate``)."""
+        self._exiting, self.exit_code, self.error, self._bg = False, None, "", []
+        self._ctl, self._proc = None, None
+
+    async def _terminate(self, grace_s: float) -> str:
         """EXIT over OCC if possible, then SIGTERM, SIGINT, SIGKILL; returns how it ended."""
         self._exiting = True
         for _ in range(500):  # a launch in progress: its process must not escape us
@@ -465,7 +478,7 @@ class TaskRuntime:
                 await asyncio.wait_for(asyncio.shield(self._proc.wait()), timeout)
             except TimeoutError:
                 self.error = f"{self._who()}: still running after {timeout:.0f}s; stopped"
-                await self.terminate(1.0)
+                await self._terminate(1.0)
                 self._set(TaskState.ERROR, self.error)
         if self._proc is not None and self._proc.returncode is not None:
             self._on_exit(self._proc.returncode)
@@ -479,9 +492,8 @@ class TaskRuntime:
         since the port is also in the command line and the environment)."""
         if self.req is None:
             raise RuntimeError(f"{self._who()}: never launched")
-        await self.terminate(grace_s)
-        self._exiting, self.exit_code, self.error, self._bg = False, None, "", []
-        self._ctl, self._proc = None, None
+        await self._terminate(grace_s)
+        self._reset()
         return await self.launch(req or self.req)
 
     async def relaunch(self, req: LaunchRequest, grace_s: float = 3.0) -> dict[str, Any]:

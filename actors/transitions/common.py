@@ -1,25 +1,23 @@
 """What every environment transition shares: the task table entry, settings, the fan-out.
 
-``fan_out`` sends one OCC event to many task actors at once (the environment talks to its
-tasks directly, as AliECS does, not through the role tree), gathers ``(state, version,
-error)`` replies, folds them into the task table, tells each role its children's new
-states in one batch, and returns the failures of critical tasks as sentences that name the
-task, its host, the event and what the process said. Only controlled, live tasks receive
-transitions; basic tasks run by themselves.
+``fan_out`` sends one OCC event to many tasks through the role tree: one call to the root
+role actor, which drives its subtree (``actors/drive.py``, ``o2ctl.core.drive``) and
+answers with every task's outcome; the roles fold those into their aggregates on the way
+up, and the environment folds them into its task table and returns the failures of
+critical tasks as sentences that name the task, its host, the event and what the process
+said. The environment's own work per transition is one call, whatever the number of
+tasks. Only controlled, live tasks receive transitions; basic tasks run by themselves.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ray.exceptions import RayActorError
-
+from actors.drive import TreeDriver, ask
 from actors.errors import TransitionFailed
-from actors.reasons import reason
+from o2ctl.core.drive import Outcome, Target, failures
 from o2ctl.core.envrecord import TaskRecord
 from o2ctl.core.events import Event
 from o2ctl.core.states import TaskState
@@ -88,73 +86,62 @@ async def fan_out(
     per_task_args: bool = False,
     only: Iterable[TaskEntry] | None = None,
 ) -> list[str]:
-    """Send ``event`` to the live controlled tasks; return critical failures (sentences)."""
-    targets = [e for e in (only if only is not None else env.tasks.values()) if e.controlled]
-    targets = [e for e in targets if not e.lost]
-    timeout = env.settings.transition_timeout_s
-    sent = []
-    t0 = time.monotonic()
-    for e in targets:
-        a = (args or {}).get(e.role_path, {}) if per_task_args else args
-        sent.append((e.actor.transition.remote(event, a, timeout), a))
-    replies = list(await asyncio.gather(*(ref for ref, _ in sent), return_exceptions=True))
-    lost = [i for i, r in enumerate(replies) if isinstance(r, RayActorError)]
-    if lost:  # actors that restarted under the call: the slow path, only for them
-        left = max(timeout - (time.monotonic() - t0), 0.1)
-        again = await asyncio.gather(
-            *(resend(targets[i], event, sent[i][1], left, expect) for i in lost),
-            return_exceptions=True,
+    """Send ``event`` to the live controlled tasks through the role tree (one call to the
+    root role; ``actors/drive.py``); return the critical failures (sentences)."""
+    entries = [e for e in (only if only is not None else env.tasks.values()) if e.controlled]
+    entries = [e for e in entries if not e.lost]
+    if not entries:
+        return []
+    shared = None if per_task_args else args
+    targets = [
+        Target(
+            e.role_path,
+            e.actor_name,
+            e.task_id,
+            e.host,
+            e.node_id,
+            e.critical,
+            dict((args or {}).get(e.role_path, {})) if per_task_args else None,  # type: ignore[arg-type]
         )
-        for i, r in zip(lost, again, strict=True):
-            replies[i] = r
-    failures: list[str] = []
-    for e, reply in zip(targets, replies, strict=True):
-        if isinstance(reply, BaseException):
-            why = reason(reply)
-            e.state, e.error = TaskState.ERROR, f"task {e.role_path} on {e.host}: {event}: {why}"
-        else:
-            state, version, error = reply
-            e.state, e.version = TaskState(state), version
-            if error:
-                e.error = error
-            elif e.state != expect:
-                e.error = (
-                    f"task {e.role_path} ({e.task_id}) on {e.host}: {event} left it in "
-                    f"{e.state.value}, expected {expect.value}"
-                )
-            else:
-                e.error = ""
-        if e.error and e.state != expect and e.critical:
-            failures.append(e.error)
-    update_roles(env, targets)
-    env.later(publish_task_states, env, event, targets)
-    return failures
+        for e in entries
+    ]
+    timeout, version = env.settings.transition_timeout_s, env.role_version()
+    root = env.workflow.root.path
+    outcomes = await drive_root(env, root, event, expect, shared, targets, timeout, version)
+    by_path = {o.path: o for o in outcomes}
+    for e in entries:
+        o = by_path.get(e.role_path)
+        if o is None:
+            continue
+        e.state, e.error = TaskState(o.state), o.error
+        if o.version >= 0:
+            e.version = o.version
+    env.later(publish_task_states, env, event, entries)
+    return failures(outcomes, {e.role_path: e.critical for e in entries}, expect)
 
 
-async def resend(
-    e: TaskEntry, event: str, args: Any, timeout: float, expect: TaskState
-) -> tuple[str, int, str]:
-    """A task actor restarted (its worker died) during ``event``: wait for it within the
-    deadline — the new actor re-adopts the process — and send the event again only if the
-    task is not already where the event would have taken it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError(f"its actor did not come back within {timeout:.1f}s")
-        try:
-            snap = await asyncio.wait_for(e.actor.snapshot.remote(), min(left, 2.0))
-            break
-        except (RayActorError, TimeoutError):
-            await asyncio.sleep(min(0.1, max(left, 0)))
-    if snap["state"] == expect.value or not snap.get("alive", True):
-        return (
-            snap["state"],
-            snap["version"],
-            snap["error"] if snap["state"] != expect.value else "",
-        )
-    left = max(deadline - time.monotonic(), 0.1)
-    return tuple(await e.actor.transition.remote(event, args, left))
+async def drive_root(
+    env: EnvironmentRuntime,
+    root: str,
+    event: str,
+    expect: TaskState,
+    args: Any,
+    targets: list[Target],
+    timeout: float,
+    version: int,
+) -> list[Outcome]:
+    """The root role actor drives the tree; without one (a plain test, a root actor gone
+    for good) the environment drives it itself, one level, through the same driver."""
+    actor = env.roles.get(root)
+    if actor is None:
+        driver = TreeDriver(env.env_id, root)
+        outs, _ = await driver.drive(event, expect, args, targets, timeout, version)
+        update_roles(env, [env.tasks[o.path] for o in outs if o.path in env.tasks])
+        return outs
+    state, ver, outs = await ask(actor, event, expect, args, targets, timeout, version)
+    if state:
+        env.root_changed(state, ver)
+    return outs
 
 
 def publish_task_states(env: EnvironmentRuntime, event: str, entries: list[TaskEntry]) -> None:

@@ -70,9 +70,38 @@ def has_state(node: Any) -> bool:
     return any(has_state(c) for c in node.children)
 
 
-def create_roles(env: EnvironmentRuntime) -> None:
-    """One role actor per aggregating role, parents first."""
+def role_nodes(root: Any, placements: dict[str, str]) -> dict[str, str]:
+    """Each role whose deployed tasks are all on one node, with that node (``placements``:
+    node id by task path); a role that spans nodes, or holds none, is not in it."""
+    out: dict[str, str] = {}
+
+    def visit(node: Any) -> set[str]:
+        if node.task is not None:
+            return {placements[node.path]} if node.path in placements else set()
+        below: set[str] = set()
+        for c in node.children:
+            below |= visit(c)
+        if len(below) == 1:
+            out[node.path] = next(iter(below))
+        return below
+
+    visit(root)
+    return out
+
+
+def role_placement(env: EnvironmentRuntime, path: str, nodes: dict[str, str]) -> Any:
+    """A role whose tasks are on one node lives there (it drives them from there; soft, so
+    it comes back elsewhere if that node goes); any other on the control node."""
+    if path in nodes:
+        return NodeAffinitySchedulingStrategy(nodes[path], soft=True)
+    return pinned(env.settings.control_node_id)
+
+
+def create_roles(env: EnvironmentRuntime, nodes: dict[str, str] | None = None) -> None:
+    """One role actor per aggregating role, parents first, each on its tasks' node when
+    they are on one (``nodes``, from ``role_nodes``)."""
     me = env.self_handle
+    nodes = nodes or {}
 
     def visit(node: Any, parent: Any, parent_is_env: bool) -> None:
         if node.task is not None or not node.children:
@@ -82,7 +111,7 @@ def create_roles(env: EnvironmentRuntime) -> None:
             name=naming.role_actor(env.env_id, node.path),
             namespace=naming.NAMESPACE,
             lifetime="detached",
-            scheduling_strategy=pinned(env.settings.control_node_id),
+            scheduling_strategy=role_placement(env, node.path, nodes),
         ).remote(env.env_id, node.path, children, parent, parent_is_env, me)
         env.roles[node.path] = actor
         env.role_children[node.path] = children
@@ -212,7 +241,13 @@ async def _launch(
 async def deploy(env: EnvironmentRuntime) -> None:
     specs = deployable(env.workflow.root.tasks())
     placements = await env.controller.place.remote(env.env_id, _requests(env), env.reclaim)
-    create_roles(env)
+    create_roles(
+        env,
+        role_nodes(
+            env.workflow.root,
+            {s.role_path: p["node"]["node_id"] for s, p in zip(specs, placements, strict=True)},
+        ),
+    )
     progress = DeployProgress(_publisher(env), len(specs), env.settings.deploy_timeout_s)
     try:
         results = await progress.gather(
