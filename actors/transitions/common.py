@@ -22,6 +22,7 @@ from actors.errors import TransitionFailed
 from actors.reasons import reason
 from o2ctl.core.envrecord import TaskRecord
 from o2ctl.core.events import Event
+from o2ctl.core.occevents import OccEvent
 from o2ctl.core.states import TaskState
 
 if TYPE_CHECKING:
@@ -81,14 +82,16 @@ def update_roles(env: EnvironmentRuntime, entries: Iterable[TaskEntry]) -> None:
 
 async def fan_out(
     env: EnvironmentRuntime,
-    event: str,
-    expect: TaskState,
+    event: OccEvent,
     args: Mapping[str, Mapping[str, str]] | Mapping[str, str] | None = None,
     *,
     per_task_args: bool = False,
     only: Iterable[TaskEntry] | None = None,
 ) -> list[str]:
-    """Send ``event`` to the live controlled tasks; return critical failures (sentences)."""
+    """Send ``event`` to the live controlled tasks; return critical failures (sentences).
+
+    A task has done its part when it is in ``event.leads_to``."""
+    expect = event.leads_to
     targets = [e for e in (only if only is not None else env.tasks.values()) if e.controlled]
     targets = [e for e in targets if not e.lost]
     timeout = env.settings.transition_timeout_s
@@ -102,7 +105,7 @@ async def fan_out(
     if lost:  # actors that restarted under the call: the slow path, only for them
         left = max(timeout - (time.monotonic() - t0), 0.1)
         again = await asyncio.gather(
-            *(resend(targets[i], event, sent[i][1], left, expect) for i in lost),
+            *(resend(targets[i], event, sent[i][1], left) for i in lost),
             return_exceptions=True,
         )
         for i, r in zip(lost, again, strict=True):
@@ -131,12 +134,11 @@ async def fan_out(
     return failures
 
 
-async def resend(
-    e: TaskEntry, event: str, args: Any, timeout: float, expect: TaskState
-) -> tuple[str, int, str]:
+async def resend(e: TaskEntry, event: OccEvent, args: Any, timeout: float) -> tuple[str, int, str]:
     """A task actor restarted (its worker died) during ``event``: wait for it within the
     deadline — the new actor re-adopts the process — and send the event again only if the
-    task is not already where the event would have taken it."""
+    task is not already where the event would have taken it (``event.leads_to``)."""
+    expect = event.leads_to
     deadline = time.monotonic() + timeout
     while True:
         left = deadline - time.monotonic()

@@ -26,6 +26,7 @@ from actors.transitions.deploy import (
     launch_request,
     start_task,
 )
+from o2ctl.core.occevents import OccEvent
 from o2ctl.core.states import TaskState
 
 if TYPE_CHECKING:
@@ -110,8 +111,8 @@ async def recover(env: EnvironmentRuntime) -> None:
     if gone:
         errors += await _replace_lost(env, gone)
     running = [e for e in env.tasks.values() if e.state == TaskState.RUNNING]
-    failures = await fan_out(env, "STOP", TaskState.CONFIGURED, only=running)
+    failures = await fan_out(env, OccEvent.STOP, only=running)
     configured = [e for e in env.tasks.values() if e.state == TaskState.CONFIGURED]
-    failures += await fan_out(env, "RESET", TaskState.STANDBY, only=configured)
+    failures += await fan_out(env, OccEvent.RESET, only=configured)
     update_roles(env, env.tasks.values())
     raise_if_failed(env, "RECOVER", errors + failures)
