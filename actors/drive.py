@@ -25,7 +25,7 @@ from ray.exceptions import RayActorError
 from actors import naming
 from actors.reasons import reason
 from o2ctl.core.drive import Outcome, Target, judge, lost, route, shard_name
-from o2ctl.core.states import TaskState
+from o2ctl.core.occevents import OccEvent
 
 LEVEL_SLACK_S = 10.0  # beyond the per-task timeout, what a role or shard may take to answer
 
@@ -66,8 +66,7 @@ class TreeDriver:
 
     async def drive(
         self,
-        event: str,
-        expect: TaskState,
+        event: OccEvent,
         args: Mapping[str, str] | None,
         targets: Sequence[Target],
         timeout: float,
@@ -79,10 +78,10 @@ class TreeDriver:
         r = route(targets, self.role_path, self.node_id)
         role_names = {p: naming.role_actor(self.env_id, p) for p in r.roles}
         await self._handles([t.actor_name for t in r.mine] + list(role_names.values()))
-        mine = self._tasks(event, expect, args, r.mine, timeout, careful)
+        mine = self._tasks(event, args, r.mine, timeout, careful)
         below = [(p, self.handles.get(role_names[p]), ts) for p, ts in r.roles.items()]
         below += [(n, await self._shard(n), ts) for n, ts in r.shards.items()]
-        subs = [ask(h, event, expect, args, ts, timeout, version, careful) for _, h, ts in below]
+        subs = [self._below(k, h, event, args, ts, timeout, version, careful) for k, h, ts in below]
         outcomes, replies = await asyncio.gather(mine, asyncio.gather(*subs))
         states = []
         for (key, _, _), (state, ver, outs) in zip(below, replies, strict=True):
@@ -91,10 +90,32 @@ class TreeDriver:
                 states.append((key, state, ver))
         return outcomes, states
 
+    async def _below(
+        self,
+        key: str,
+        handle: Any,
+        event: OccEvent,
+        args: Mapping[str, str] | None,
+        targets: list[Target],
+        timeout: float,
+        version: int,
+        careful: bool,
+    ) -> Reply:
+        """A sub-role's (``key``: its path) or a node shard's (``key``: the node) share. If
+        its actor is gone (lost with its node, not yet made again), this driver drives the
+        share itself, carefully: the role's aggregate misses it, no task misses its event."""
+        reply = await ask(handle, event, args, targets, timeout, version, careful)
+        if reply is not None:
+            return reply
+        self.handles = {n: h for n, h in self.handles.items() if h is not handle}
+        path = key if key.startswith(self.role_path + ".") else self.role_path
+        stand_in = TreeDriver(self.env_id, path)
+        outs, _ = await stand_in.drive(event, args, targets, timeout, version, careful=True)
+        return "", 0, outs
+
     async def _tasks(
         self,
-        event: str,
-        expect: TaskState,
+        event: OccEvent,
         args: Mapping[str, str] | None,
         targets: Sequence[Target],
         timeout: float,
@@ -105,7 +126,7 @@ class TreeDriver:
         t0 = time.monotonic()
         actors = [self.handles.get(t.actor_name) for t in targets]
         sent = [
-            resend(a, event, t.args if t.args is not None else args, timeout, expect)
+            resend(a, event, t.args if t.args is not None else args, timeout)
             if careful or a is None
             else a.transition.remote(event, t.args if t.args is not None else args, timeout)
             for t, a in zip(targets, actors, strict=True)
@@ -115,55 +136,54 @@ class TreeDriver:
         if died:  # actors that restarted under the call: the slow path, only for them
             left = max(timeout - (time.monotonic() - t0), 0.1)
             again = await asyncio.gather(
-                *(resend(actors[i], event, targets[i].args or args, left, expect) for i in died),
+                *(resend(actors[i], event, targets[i].args or args, left) for i in died),
                 return_exceptions=True,
             )
             for i, rep in zip(died, again, strict=True):
                 replies[i] = rep
         return [
-            judge(t, event, expect, None, reason(rep))
+            judge(t, event, None, reason(rep))
             if isinstance(rep, BaseException)
-            else judge(t, event, expect, tuple(rep))
+            else judge(t, event, tuple(rep))
             for t, rep in zip(targets, replies, strict=True)
         ]
 
 
 async def ask(
     handle: Any,
-    event: str,
-    expect: TaskState,
+    event: OccEvent,
     args: Mapping[str, str] | None,
     targets: list[Target],
     timeout: float,
     version: int,
     careful: bool = False,
-) -> Reply:
+) -> Reply | None:
     """One role's or shard's share of a transition; asked once more (carefully: no task
-    is sent an event it already went through) if its actor died under the call."""
+    is sent an event it already went through) if its actor died under the call. None: the
+    actor is gone (not found, or died again)."""
     if handle is None:
-        return "", 0, lost(targets, event, "its role actor was not found")
+        return None
     for attempt in (careful, True):
         try:
-            ref = handle.drive.remote(event, expect, args, targets, timeout, version, attempt)
+            ref = handle.drive.remote(event, args, targets, timeout, version, attempt)
             state, ver, outs = await asyncio.wait_for(ref, timeout + LEVEL_SLACK_S)
             return state, ver, list(outs)
         except RayActorError:
             if attempt:
-                return "", 0, lost(targets, event, "its role actor died")
+                return None
         except TimeoutError:
             why = f"its role actor did not answer within {timeout + LEVEL_SLACK_S:.0f}s"
             return "", 0, lost(targets, event, why)
     raise AssertionError("unreachable")
 
 
-async def resend(
-    actor: Any, event: str, args: Any, timeout: float, expect: TaskState
-) -> tuple[str, int, str]:
+async def resend(actor: Any, event: OccEvent, args: Any, timeout: float) -> tuple[str, int, str]:
     """A task actor restarted (its worker died) during ``event``: wait for it within the
     deadline — the new actor re-adopts the process — and send the event again only if the
     task is not already where the event would have taken it."""
     if actor is None:
         raise LookupError("its task actor was not found")
+    expect = event.leads_to
     deadline = time.monotonic() + timeout
     while True:
         left = deadline - time.monotonic()

@@ -30,7 +30,7 @@ from actors import naming
 from actors.drive import TreeDriver
 from o2ctl.core.aggregate import RoleAggregate
 from o2ctl.core.drive import SHARD_MARK, Outcome, Target, parent_of
-from o2ctl.core.states import TaskState
+from o2ctl.core.occevents import OccEvent
 
 
 class RoleRuntime:
@@ -87,8 +87,7 @@ class RoleRuntime:
 
     async def drive(
         self,
-        event: str,
-        expect: TaskState,
+        event: OccEvent,
         args: dict[str, str] | None,
         targets: list[Target],
         timeout: float,
@@ -97,9 +96,7 @@ class RoleRuntime:
     ) -> tuple[str, int, list[Outcome]]:
         """Send ``event`` to ``targets`` (all under this role) through the subtree; fold
         the outcomes in (``version``: the environment's counter for task states)."""
-        outs, roles = await self.driver.drive(
-            event, expect, args, targets, timeout, version, careful
-        )
+        outs, roles = await self.driver.drive(event, args, targets, timeout, version, careful)
         mine = [(o.path, o.state, version) for o in outs if parent_of(o.path) == self.path]
         if self.agg.update_many(mine + roles):
             self._changed()
@@ -138,7 +135,7 @@ def _make_shard(env_id: str) -> Any:
             namespace=naming.NAMESPACE,
             lifetime="detached",
             get_if_exists=True,
-            scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=True),
+            scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
         ).remote(env_id, name.split(":", 1)[1], {}, None, False, None)
 
     return make

@@ -41,6 +41,7 @@ from actors import launchrec
 from actors.cluster import port_is_free
 from actors.errors import PortTaken
 from actors.naming import process_owner
+from o2ctl.core.occevents import OccEvent, UnknownOccEvent, parse_occ_event
 from o2ctl.core.states import TaskState, task_state
 from occ import processes
 from occ.client import OccError, make_controller
@@ -410,9 +411,14 @@ class TaskRuntime:
 
     # -- commands -------------------------------------------------------------------
     async def transition(
-        self, event: str, args: dict[str, str] | None, timeout: float
+        self, event: OccEvent | str, args: dict[str, str] | None, timeout: float
     ) -> tuple[str, int, str]:
-        """Send one OCC event; returns (state, version, error or "")."""
+        """Send one OCC event (an ``OccEvent`` or its name); returns (state, version, error
+        or ""). An unknown event is refused, the task left as it is."""
+        try:
+            event = parse_occ_event(event)
+        except UnknownOccEvent as unknown:
+            return self.state.value, self.version, f"{self._who()}: {unknown}"
         if self._ctl is None or self.exited:
             err = f"{self._who()}: cannot {event}: " + (
                 "process is not running" if self.exited else "no control channel"
@@ -453,7 +459,7 @@ class TaskRuntime:
             await asyncio.sleep(0.01)
         if self._ctl is not None and not self.exited and self.state != TaskState.ERROR:
             with contextlib.suppress(Exception):
-                await self._ctl.transition("EXIT", {}, timeout=min(grace_s, 5.0))
+                await self._ctl.transition(OccEvent.EXIT, {}, timeout=min(grace_s, 5.0))
                 await asyncio.wait_for(processes.wait_gone(self.pid), grace_s)
         how = "gone"
         if self.pid > 0 and not launchrec.reused(self.pid, self.started):

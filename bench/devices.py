@@ -30,7 +30,10 @@ import psutil
 
 from bench.common import ROOT, WORKFLOW, elapsed, workflow_vars
 from bench.procs import CpuMeter, cpu_s
+from o2ctl.core.envfsm import EnvEvent
+from o2ctl.core.envrecord import TASK_EVENT
 from o2ctl.core.launch import plan_launch
+from o2ctl.core.occevents import OccEvent
 from o2ctl.core.wiring import WiringInput, wire
 from occ import processes
 from occ.client import ProcessController, make_controller
@@ -39,12 +42,10 @@ OWNER = "bench"
 TRANSITION_TIMEOUT_S = 10.0
 START_TIMEOUT_S = 60.0
 IDLE_WINDOW_S = 5.0
-# Environment transition → the OCC event each task receives.
-OCC_EVENT = {
-    "CONFIGURE": "CONFIGURE",
-    "START_ACTIVITY": "START",
-    "STOP_ACTIVITY": "STOP",
-    "RESET": "RESET",
+# Environment transition → the OCC event each task receives (and the state it leads to).
+OCC_EVENT: dict[str, OccEvent] = {
+    e.value: TASK_EVENT[e]
+    for e in (EnvEvent.CONFIGURE, EnvEvent.START_ACTIVITY, EnvEvent.STOP_ACTIVITY, EnvEvent.RESET)
 }
 CYCLE = tuple(OCC_EVENT)
 
@@ -118,18 +119,18 @@ class DeviceSet:
             )
         )
         took = elapsed(t0)
-        wrong = {s for s in states if s != _EXPECTED[occ]}
+        wrong = {s for s in states if s != occ.leads_to}
         if wrong:
             raise RuntimeError(
-                f"gRPC floor: {occ} left devices in {sorted(wrong)}, expected {_EXPECTED[occ]}"
+                f"gRPC floor: {occ} left devices in {sorted(wrong)}, expected {occ.leads_to}"
             )
         return took
 
     @staticmethod
-    def _args(d: Device, occ: str, run: dict[str, str]) -> dict[str, str]:
-        if occ == "CONFIGURE":
+    def _args(d: Device, occ: OccEvent, run: dict[str, str]) -> dict[str, str]:
+        if occ is OccEvent.CONFIGURE:
             return d.configure_args
-        return run if occ in ("START", "STOP") else {}
+        return run if occ in (OccEvent.START, OccEvent.STOP) else {}
 
     def uss_mb(self) -> list[float]:
         return [psutil.Process(pid).memory_full_info().uss / 2**20 for pid in self.pids]
@@ -140,14 +141,6 @@ class DeviceSet:
             *(processes.terminate(d.process.pid, 2.0, process=d.process) for d in self.devices),
             return_exceptions=True,
         )
-
-
-_EXPECTED = {
-    "CONFIGURE": "CONFIGURED",
-    "START": "RUNNING",
-    "STOP": "CONFIGURED",
-    "RESET": "STANDBY",
-}
 
 
 async def _spawn(spec: Any, task_id: str, port: int, log_dir: str) -> Device:

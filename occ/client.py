@@ -1,6 +1,7 @@
 """The OCC client the task actors use: one ``ProcessController`` per controlled process.
 
-Two control modes share one interface. The caller speaks OCC events and OCC states; the
+Two control modes share one interface. The caller speaks OCC events (an ``OccEvent`` or its
+wire name; an unknown name is refused before anything is sent) and OCC states; the
 controller turns them into whatever the process understands:
 
 * ``direct``: the process uses the OCC library, so OCC events go on the wire as they are.
@@ -24,10 +25,13 @@ import shlex
 from collections.abc import AsyncIterator, Sequence
 from typing import Literal, Protocol
 
+from o2ctl.core.occevents import OccEvent, UnknownOccEvent, parse_occ_event
+from o2ctl.core.states import TaskState
 from occ import transitioner as fmq
 from occ._gen import occ_pb2 as pb
 from occ.client_channel import CallFailed, OccChannel
 from occ.client_watch import StateUpdate, watch_states
+from occ.fairmq.states import Transition
 
 __all__ = [
     "OccError",
@@ -75,7 +79,7 @@ class ProcessController(Protocol):
 
     async def transition(
         self,
-        event: str,
+        event: OccEvent | str,
         arguments: dict[str, str] | None = None,
         timeout: float = 10.0,
     ) -> str: ...
@@ -140,13 +144,19 @@ class _Controller:
 
     async def transition(
         self,
-        event: str,
+        event: OccEvent | str,
         arguments: dict[str, str] | None = None,
         timeout: float = 10.0,
     ) -> str:
+        try:
+            occ_event = parse_occ_event(event)
+        except UnknownOccEvent as err:  # nothing sent: a process knows no other event
+            raise self.error(str(event), str(err)) from None
+        return await self._transition(occ_event, arguments or {}, timeout)
+
+    async def _transition(self, event: OccEvent, args: dict[str, str], timeout: float) -> str:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        args = arguments or {}
         cached = self._known
         src = cached if cached is not None else await self._raw_state(event, timeout)
         try:
@@ -159,7 +169,7 @@ class _Controller:
             raise
 
     async def _commit(
-        self, event: str, src: str, args: dict[str, str], deadline: float, *, stale_ok: bool
+        self, event: OccEvent, src: str, args: dict[str, str], deadline: float, *, stale_ok: bool
     ) -> str:
         raise NotImplementedError
 
@@ -176,7 +186,7 @@ class _Controller:
 
     def _on_lost(self, reason: str, last_raw: str | None) -> Exception | None:
         seen = [s for s in (last_raw, self._known) if s is not None]
-        if any(self.describe(s)[0] == "DONE" for s in seen):
+        if any(self.describe(s)[0] == TaskState.DONE for s in seen):
             return None
         return self.error("watch", f"stopped answering: {reason}")
 
@@ -188,7 +198,7 @@ class DirectController(_Controller):
     """A process on the OCC library: OCC events on the wire."""
 
     async def _commit(
-        self, event: str, src: str, args: dict[str, str], deadline: float, *, stale_ok: bool
+        self, event: OccEvent, src: str, args: dict[str, str], deadline: float, *, stale_ok: bool
     ) -> str:
         timeout = deadline - asyncio.get_running_loop().time()
         try:
@@ -200,7 +210,8 @@ class DirectController(_Controller):
         self._known = reply.state
         if reply.ok:
             return reply.state
-        if reply.trigger == pb.DEVICE_ERROR or (reply.state == "ERROR" and src != "ERROR"):
+        failed = reply.state == TaskState.ERROR and src != TaskState.ERROR
+        if reply.trigger == pb.DEVICE_ERROR or failed:
             raise self.error(event, "the process failed" + _said(message), state=reply.state)
         if reply.state != src:
             if stale_ok:
@@ -218,12 +229,12 @@ class FairMQController(_Controller):
         return fmq.occ_state(raw), fmq.is_intermediate(raw)
 
     async def _commit(
-        self, event: str, src: str, args: dict[str, str], deadline: float, *, stale_ok: bool
+        self, event: OccEvent, src: str, args: dict[str, str], deadline: float, *, stale_ok: bool
     ) -> str:
         loop = asyncio.get_running_loop()
         said: list[str] = []  # what the device explained (trailing metadata), if anything
 
-        async def do_step(state: str, step: str, step_args: dict[str, str]) -> str:
+        async def do_step(state: str, step: Transition, step_args: dict[str, str]) -> str:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise fmq.StepError(f"no time left for {step} (deadline passed)")
@@ -253,7 +264,7 @@ class FairMQController(_Controller):
         except fmq.StepError as err:  # the first step got no answer: nothing happened
             if err.mismatch and stale_ok:
                 raise _Stale from None
-            step = fmq.plan(event, src)[0].event
+            step = fmq.plan(event, src)[0].transition
             raise self.error(event, err.reason, step=step) from None
         except fmq.TransitionFailed as failed:
             now = failed.rolled_back_to or failed.reached

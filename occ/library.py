@@ -28,9 +28,17 @@ from collections.abc import Mapping, Sequence
 import grpc
 
 from occ.endpoint import MismatchStyle, bound_port, serve, shutdown
-from occ.library_machine import TRANSITIONS, Handlers, OccMachine
+from occ.library_machine import LEGAL_FROM, TRANSITIONS, Handlers, OccMachine
 
-__all__ = ["TRANSITIONS", "ControlPortError", "Handlers", "OccMachine", "control_port", "run"]
+__all__ = [
+    "LEGAL_FROM",
+    "TRANSITIONS",
+    "ControlPortError",
+    "Handlers",
+    "OccMachine",
+    "control_port",
+    "run",
+]
 
 PORT_ENV = "OCC_CONTROL_PORT"
 PORT_OPTION = "--control-port"

@@ -2,7 +2,8 @@
 
 A direct-mode process registers ``Handlers`` (plain or ``async`` callables). ``OccMachine``
 holds the process state (STANDBY, CONFIGURED, RUNNING, PAUSED, ERROR, DONE). It checks each
-request against ``srcState`` and the literal ``TRANSITIONS`` table, runs the handler, and
+request against ``srcState`` and the literal ``LEGAL_FROM`` table (where each event
+goes is the event's own ``leads_to``, ``o2ctl.core.occevents``), runs the handler, and
 publishes the new state and any device event. It is the ``Controllable`` that
 ``occ.endpoint`` serves.
 
@@ -25,38 +26,43 @@ import asyncio
 import inspect
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import TextIO
 
+from o2ctl.core.occevents import OccEvent, UnknownOccEvent, parse_occ_event
+from o2ctl.core.states import TaskState
 from occ._gen import occ_pb2 as pb
 from occ.endpoint import Refusal, TransitionResult
 from occ.library_broadcast import Broadcast
 
 STANDBY, CONFIGURED, RUNNING, PAUSED, ERROR, DONE = (
-    "STANDBY",
-    "CONFIGURED",
-    "RUNNING",
-    "PAUSED",
-    "ERROR",
-    "DONE",
+    TaskState.STANDBY,
+    TaskState.CONFIGURED,
+    TaskState.RUNNING,
+    TaskState.PAUSED,
+    TaskState.ERROR,
+    TaskState.DONE,
 )
 
-TRANSITIONS: dict[tuple[str, str], str] = {
-    (STANDBY, "CONFIGURE"): CONFIGURED,
-    (STANDBY, "EXIT"): DONE,
-    (CONFIGURED, "START"): RUNNING,
-    (CONFIGURED, "RESET"): STANDBY,
-    (CONFIGURED, "EXIT"): DONE,
-    (RUNNING, "STOP"): CONFIGURED,
-    (RUNNING, "PAUSE"): PAUSED,
-    (PAUSED, "RESUME"): RUNNING,
-    (PAUSED, "STOP"): CONFIGURED,
-    (ERROR, "RECOVER"): STANDBY,
-    (ERROR, "EXIT"): DONE,
-    **{(s, "GO_ERROR"): ERROR for s in (STANDBY, CONFIGURED, RUNNING, PAUSED)},
+LEGAL_FROM: Mapping[OccEvent, frozenset[TaskState]] = {
+    OccEvent.CONFIGURE: frozenset({STANDBY}),
+    OccEvent.START: frozenset({CONFIGURED}),
+    OccEvent.STOP: frozenset({RUNNING, PAUSED}),
+    OccEvent.RESET: frozenset({CONFIGURED}),
+    OccEvent.EXIT: frozenset({STANDBY, CONFIGURED, ERROR}),
+    OccEvent.PAUSE: frozenset({RUNNING}),
+    OccEvent.RESUME: frozenset({PAUSED}),
+    OccEvent.RECOVER: frozenset({ERROR}),
+    OccEvent.GO_ERROR: frozenset({STANDBY, CONFIGURED, RUNNING, PAUSED}),
 }
-"""(state, OCC event) → next state: aliecs.md §2 plus PAUSE/RESUME (§4)."""
+"""The states each OCC event is legal from: aliecs.md §2 plus PAUSE/RESUME (§4). Where an
+event leads is the event's own ``leads_to``."""
+
+TRANSITIONS: Mapping[tuple[TaskState, OccEvent], TaskState] = {
+    (state, event): event.leads_to for event, sources in LEGAL_FROM.items() for state in sources
+}
+"""(state, OCC event) → next state, spelled out from ``LEGAL_FROM``."""
 
 Handler = Callable[[dict[str, str]], Awaitable[None] | None]
 Iterate = Callable[[], Awaitable[bool] | bool]
@@ -76,15 +82,16 @@ class Handlers:
     iterate: Iterate | None = None
 
 
-_HANDLER_OF_EVENT = {
-    "CONFIGURE": "configure",
-    "RESET": "reset",
-    "START": "start",
-    "STOP": "stop",
-    "PAUSE": "pause",
-    "RESUME": "resume",
-    "EXIT": "exit",
+_HANDLER_OF_EVENT: Mapping[OccEvent, str] = {
+    OccEvent.CONFIGURE: "configure",
+    OccEvent.RESET: "reset",
+    OccEvent.START: "start",
+    OccEvent.STOP: "stop",
+    OccEvent.PAUSE: "pause",
+    OccEvent.RESUME: "resume",
+    OccEvent.EXIT: "exit",
 }
+"""The handler each event runs (GO_ERROR and RECOVER have none)."""
 
 
 async def _call(fn: Callable[..., object], *args: object) -> object:
@@ -134,18 +141,20 @@ class OccMachine:
                 return self._refuse(
                     Refusal.STATE_MISMATCH, event, f"source {src_state!r} is not {state}"
                 )
-            target = TRANSITIONS.get((state, event))
-            if target is None:
-                allowed = sorted(e for (s, e) in TRANSITIONS if s == state)
-                return self._refuse(
-                    Refusal.NOT_ALLOWED,
-                    event,
-                    f"event {event!r} not allowed in {state}; allowed: {', '.join(allowed)}",
-                )
+            allowed = ", ".join(sorted(e for e, sources in LEGAL_FROM.items() if state in sources))
+            try:
+                occ_event = parse_occ_event(event)
+            except UnknownOccEvent as err:
+                message = f"{err}; allowed in {state}: {allowed}"
+                return self._refuse(Refusal.NOT_ALLOWED, event, message)
+            if state not in LEGAL_FROM[occ_event]:
+                message = f"event {event!r} not allowed in {state}; allowed: {allowed}"
+                return self._refuse(Refusal.NOT_ALLOWED, event, message)
+            target = occ_event.leads_to
             if state == RUNNING and target != RUNNING:
                 await self._end_loop()
             try:
-                await self._run_handler(event, arguments)
+                await self._run_handler(occ_event, arguments)
             except Exception as err:
                 message = self._fail(f"{event} handler failed: {type(err).__name__}: {err}")
                 return TransitionResult(ERROR, False, pb.DEVICE_ERROR, event, message=message)
@@ -178,13 +187,13 @@ class OccMachine:
     def _refuse(self, refusal: Refusal, event: str, message: str) -> TransitionResult:
         return TransitionResult(self._state, False, pb.EXECUTOR, event, refusal, message)
 
-    async def _run_handler(self, event: str, arguments: dict[str, str]) -> None:
+    async def _run_handler(self, event: OccEvent, arguments: dict[str, str]) -> None:
         name = _HANDLER_OF_EVENT.get(event)
         handler = getattr(self.handlers, name) if name else None
         if handler is not None:
             await _call(handler, dict(arguments))
 
-    def _set(self, state: str) -> None:
+    def _set(self, state: TaskState) -> None:
         self._state = state
         self._states.publish((pb.STATE_STABLE, state))
         if state == RUNNING and self.handlers.iterate is not None:
@@ -242,7 +251,7 @@ class OccMachine:
                 self._fail(failure)
                 return
             try:
-                await self._run_handler("STOP", {})
+                await self._run_handler(OccEvent.STOP, {})
             except Exception as err:
                 self._fail(f"stop handler failed at end of run: {type(err).__name__}: {err}")
                 return

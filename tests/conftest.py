@@ -89,6 +89,14 @@ SYSTEM_CONFIG = {
 }
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[object]:
     ray = pytest.importorskip("ray")
@@ -96,7 +104,11 @@ def cluster() -> Iterator[object]:
 
     c = Cluster(
         initialize_head=True,
-        head_node_args={"num_cpus": 2, "_system_config": SYSTEM_CONFIG},
+        head_node_args={
+            "num_cpus": 2,
+            "_system_config": SYSTEM_CONFIG,
+            "dashboard_port": free_port(),  # another Ray on this host may hold 8265
+        },
     )
     c.auth_mode = os.environ.get("RAY_AUTH_MODE") or "disabled"  # type: ignore[attr-defined]
     try:

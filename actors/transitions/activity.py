@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 from actors.transitions.common import fan_out, raise_if_failed
+from o2ctl.core.occevents import OccEvent
 from o2ctl.core.states import TaskState
 
 if TYPE_CHECKING:
@@ -36,11 +37,11 @@ async def begin_run(env: EnvironmentRuntime) -> None:
 
 
 async def start_activity(env: EnvironmentRuntime) -> None:
-    failures = await fan_out(env, "START", TaskState.RUNNING, run_args(env))
+    failures = await fan_out(env, OccEvent.START, run_args(env))
     raise_if_failed(env, "START_ACTIVITY", failures)
 
 
 async def stop_activity(env: EnvironmentRuntime) -> None:
     running = [e for e in env.tasks.values() if e.state != TaskState.CONFIGURED]
-    failures = await fan_out(env, "STOP", TaskState.CONFIGURED, run_args(env), only=running)
+    failures = await fan_out(env, OccEvent.STOP, run_args(env), only=running)
     raise_if_failed(env, "STOP_ACTIVITY", failures)

@@ -20,6 +20,7 @@ from actors.errors import TransitionFailed
 from o2ctl.core.drive import Outcome, Target, failures
 from o2ctl.core.envrecord import TaskRecord
 from o2ctl.core.events import Event
+from o2ctl.core.occevents import OccEvent
 from o2ctl.core.states import TaskState
 
 if TYPE_CHECKING:
@@ -79,15 +80,15 @@ def update_roles(env: EnvironmentRuntime, entries: Iterable[TaskEntry]) -> None:
 
 async def fan_out(
     env: EnvironmentRuntime,
-    event: str,
-    expect: TaskState,
+    event: OccEvent,
     args: Mapping[str, Mapping[str, str]] | Mapping[str, str] | None = None,
     *,
     per_task_args: bool = False,
     only: Iterable[TaskEntry] | None = None,
 ) -> list[str]:
     """Send ``event`` to the live controlled tasks through the role tree (one call to the
-    root role; ``actors/drive.py``); return the critical failures (sentences)."""
+    root role; ``actors/drive.py``); return the critical failures (sentences). A task has
+    done its part when it is in ``event.leads_to``."""
     entries = [e for e in (only if only is not None else env.tasks.values()) if e.controlled]
     entries = [e for e in entries if not e.lost]
     if not entries:
@@ -107,7 +108,7 @@ async def fan_out(
     ]
     timeout, version = env.settings.transition_timeout_s, env.role_version()
     root = env.workflow.root.path
-    outcomes = await drive_root(env, root, event, expect, shared, targets, timeout, version)
+    outcomes = await drive_root(env, root, event, shared, targets, timeout, version)
     by_path = {o.path: o for o in outcomes}
     for e in entries:
         o = by_path.get(e.role_path)
@@ -117,28 +118,27 @@ async def fan_out(
         if o.version >= 0:
             e.version = o.version
     env.later(publish_task_states, env, event, entries)
-    return failures(outcomes, {e.role_path: e.critical for e in entries}, expect)
+    return failures(outcomes, {e.role_path: e.critical for e in entries}, event.leads_to)
 
 
 async def drive_root(
     env: EnvironmentRuntime,
     root: str,
-    event: str,
-    expect: TaskState,
+    event: OccEvent,
     args: Any,
     targets: list[Target],
     timeout: float,
     version: int,
 ) -> list[Outcome]:
-    """The root role actor drives the tree; without one (a plain test, a root actor gone
-    for good) the environment drives it itself, one level, through the same driver."""
-    actor = env.roles.get(root)
-    if actor is None:
+    """The root role actor drives the tree; if it is gone (lost with its node) the
+    environment drives the tree itself, carefully, through the same driver."""
+    reply = await ask(env.roles.get(root), event, args, targets, timeout, version)
+    if reply is None:
         driver = TreeDriver(env.env_id, root)
-        outs, _ = await driver.drive(event, expect, args, targets, timeout, version)
-        update_roles(env, [env.tasks[o.path] for o in outs if o.path in env.tasks])
+        outs, _ = await driver.drive(event, args, targets, timeout, version, careful=True)
+        env.later(update_roles, env, [env.tasks[o.path] for o in outs if o.path in env.tasks])
         return outs
-    state, ver, outs = await ask(actor, event, expect, args, targets, timeout, version)
+    state, ver, outs = reply
     if state:
         env.root_changed(state, ver)
     return outs

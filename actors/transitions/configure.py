@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from actors.errors import TransitionFailed
 from actors.transitions.common import fan_out, raise_if_failed
-from o2ctl.core.states import TaskState
+from o2ctl.core.occevents import OccEvent
 from o2ctl.core.wiring import WiringError, WiringInput, wire
 
 if TYPE_CHECKING:
@@ -86,5 +86,5 @@ async def configure(env: EnvironmentRuntime) -> None:
     for e in tasks:
         e.ports = dict(ports.get(e.task_id, {}))
     args = configuration(env, tasks, ports)
-    failures = await fan_out(env, "CONFIGURE", TaskState.CONFIGURED, args, per_task_args=True)
+    failures = await fan_out(env, OccEvent.CONFIGURE, args, per_task_args=True)
     raise_if_failed(env, "CONFIGURE", failures)

@@ -90,10 +90,12 @@ def role_nodes(root: Any, placements: dict[str, str]) -> dict[str, str]:
 
 
 def role_placement(env: EnvironmentRuntime, path: str, nodes: dict[str, str]) -> Any:
-    """A role whose tasks are on one node lives there (it drives them from there; soft, so
-    it comes back elsewhere if that node goes); any other on the control node."""
+    """A role whose tasks are on one node lives there (it drives them from there); any
+    other on the control node. Held hard (Ray's soft affinity puts a 0-CPU actor elsewhere
+    while the node is busy starting workers, as during a deploy): it goes with its node,
+    like its tasks; its parent drives its share meanwhile and RECOVER makes it again."""
     if path in nodes:
-        return NodeAffinitySchedulingStrategy(nodes[path], soft=True)
+        return NodeAffinitySchedulingStrategy(nodes[path], soft=False)
     return pinned(env.settings.control_node_id)
 
 
@@ -119,6 +121,35 @@ def create_roles(env: EnvironmentRuntime, nodes: dict[str, str] | None = None) -
             visit(c, actor, False)
 
     visit(env.workflow.root, me, True)
+
+
+def role_homes(env: EnvironmentRuntime) -> dict[str, str]:
+    """Where each role actor lives by the rule of ``role_placement`` (node id; a role that
+    spans nodes is not in it), from the task table as it is now."""
+    return role_nodes(env.workflow.root, {e.role_path: e.node_id for e in env.tasks.values()})
+
+
+def remake_roles(env: EnvironmentRuntime, homes: dict[str, str], gone: set[str]) -> list[str]:
+    """RECOVER: the role actors that lived (``homes``, from before) on a node now gone are
+    made again where their tasks are now, parents first; returns their paths."""
+    nodes = role_homes(env)
+    redo = sorted((p for p, n in homes.items() if n in gone and p in env.roles), key=len)
+    for path in redo:
+        with contextlib.suppress(Exception):
+            ray.kill(env.roles.pop(path))
+        parent_path = path.rsplit(".", 1)[0] if "." in path else ""
+        root = path == env.workflow.root.path
+        parent = env.self_handle if root else env.roles.get(parent_path)
+        with contextlib.suppress(Exception):  # a name not yet released: the parent drives
+            env.roles[path] = RoleActor.options(
+                name=naming.role_actor(env.env_id, path),
+                namespace=naming.NAMESPACE,
+                lifetime="detached",
+                scheduling_strategy=role_placement(env, path, nodes),
+            ).remote(
+                env.env_id, path, env.role_children.get(path, {}), parent, root, env.self_handle
+            )
+    return redo
 
 
 def launch_request(env: EnvironmentRuntime, spec: Any, p: dict[str, Any]) -> LaunchRequest:

@@ -46,6 +46,7 @@ from actors.transitions.deploy import (
     start_task,
 )
 from o2ctl.core.envfsm import EnvState
+from o2ctl.core.occevents import OccEvent
 from o2ctl.core.reconcile import Plan, TaskConfig, blocked_while_running, diff
 from o2ctl.core.states import TaskState
 
@@ -181,11 +182,9 @@ async def _bring_added(
     ]
     args = await _wire(env, [*running, *added])
     controlled = _controlled(added)
-    failures = await fan_out(
-        env, "CONFIGURE", TaskState.CONFIGURED, args, per_task_args=True, only=controlled
-    )
+    failures = await fan_out(env, OccEvent.CONFIGURE, args, per_task_args=True, only=controlled)
     if not failures and state == EnvState.RUNNING:
-        failures = await fan_out(env, "START", TaskState.RUNNING, run_args(env), only=controlled)
+        failures = await fan_out(env, OccEvent.START, run_args(env), only=controlled)
     if failures:
         raise ModifyRefused(
             f"MODIFY of environment {env.env_id}: the added tasks could not join, nothing "
@@ -225,9 +224,9 @@ async def _tear_down(env: EnvironmentRuntime, added: list[TaskEntry]) -> None:
 
 
 async def _back_to_standby(env: EnvironmentRuntime, e: TaskEntry) -> None:
-    for event, expect in (("STOP", TaskState.CONFIGURED), ("RESET", TaskState.STANDBY)):
+    for event in (OccEvent.STOP, OccEvent.RESET):
         if e.state != TaskState.STANDBY:
-            await fan_out(env, event, expect, only=[e])
+            await fan_out(env, event, only=[e])
 
 
 async def _remove(
@@ -236,10 +235,10 @@ async def _remove(
     if not removed:
         return
     if state == EnvState.RUNNING:
-        await fan_out(env, "STOP", TaskState.CONFIGURED, run_args(env), only=removed)
+        await fan_out(env, OccEvent.STOP, run_args(env), only=removed)
     if state in (EnvState.CONFIGURED, EnvState.RUNNING):
         configured = [e for e in removed if e.state == TaskState.CONFIGURED]
-        await fan_out(env, "RESET", TaskState.STANDBY, only=configured)
+        await fan_out(env, OccEvent.RESET, only=configured)
     keep = [] if kill else [e for e in removed if e.state == TaskState.STANDBY and e.controlled]
     drop = [e for e in removed if e not in keep]
     await asyncio.gather(*(e.actor.detach.remote() for e in keep), return_exceptions=True)
@@ -268,21 +267,19 @@ async def _change(
         return []
     failures: list[str] = []
     if state == EnvState.RUNNING:
-        failures += await fan_out(env, "STOP", TaskState.CONFIGURED, run_args(env), only=touched)
+        failures += await fan_out(env, OccEvent.STOP, run_args(env), only=touched)
     if state in (EnvState.CONFIGURED, EnvState.RUNNING):
         configured = [e for e in touched if e.state == TaskState.CONFIGURED]
-        failures += await fan_out(env, "RESET", TaskState.STANDBY, only=configured)
+        failures += await fan_out(env, OccEvent.RESET, only=configured)
     for p, e in env.tasks.items():
         e.spec = wanted.get(p, e.spec)
     failures += await _relaunch(env, [env.tasks[p] for p in result.restart])
     if failures or state not in (EnvState.CONFIGURED, EnvState.RUNNING):
         return failures
     args = await _wire(env, list(env.tasks.values()))
-    failures += await fan_out(
-        env, "CONFIGURE", TaskState.CONFIGURED, args, per_task_args=True, only=touched
-    )
+    failures += await fan_out(env, OccEvent.CONFIGURE, args, per_task_args=True, only=touched)
     if not failures and state == EnvState.RUNNING:
-        failures += await fan_out(env, "START", TaskState.RUNNING, run_args(env), only=touched)
+        failures += await fan_out(env, OccEvent.START, run_args(env), only=touched)
     return failures
 
 

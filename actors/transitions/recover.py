@@ -24,8 +24,11 @@ from actors.transitions.deploy import (
     PORT_ATTEMPTS,
     deployable_request,
     launch_request,
+    remake_roles,
+    role_homes,
     start_task,
 )
+from o2ctl.core.occevents import OccEvent
 from o2ctl.core.states import TaskState
 
 if TYPE_CHECKING:
@@ -98,6 +101,7 @@ async def _replace_lost(env: EnvironmentRuntime, lost: list[TaskEntry]) -> list[
 
 
 async def recover(env: EnvironmentRuntime) -> None:
+    homes = role_homes(env)  # before the lost tasks move: where their roles lived
     lost = [e for e in env.tasks.values() if e.lost]
     errors = await _replace_lost(env, lost) if lost else []
     broken = [
@@ -109,9 +113,10 @@ async def recover(env: EnvironmentRuntime) -> None:
     gone = [e for e in broken if e.lost]  # found on a node that is going away
     if gone:
         errors += await _replace_lost(env, gone)
+    remake_roles(env, homes, {e.node_id for e in lost + gone})
     running = [e for e in env.tasks.values() if e.state == TaskState.RUNNING]
-    failures = await fan_out(env, "STOP", TaskState.CONFIGURED, only=running)
+    failures = await fan_out(env, OccEvent.STOP, only=running)
     configured = [e for e in env.tasks.values() if e.state == TaskState.CONFIGURED]
-    failures += await fan_out(env, "RESET", TaskState.STANDBY, only=configured)
+    failures += await fan_out(env, OccEvent.RESET, only=configured)
     update_roles(env, env.tasks.values())
     raise_if_failed(env, "RECOVER", errors + failures)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from actors.transitions.common import fan_out, raise_if_failed
+from o2ctl.core.occevents import OccEvent
 from o2ctl.core.states import TaskState
 
 if TYPE_CHECKING:
@@ -18,12 +19,12 @@ if TYPE_CHECKING:
 
 async def reset(env: EnvironmentRuntime) -> None:
     todo = [e for e in env.tasks.values() if e.state != TaskState.STANDBY]
-    failures = await fan_out(env, "RESET", TaskState.STANDBY, only=todo)
+    failures = await fan_out(env, OccEvent.RESET, only=todo)
     raise_if_failed(env, "RESET", failures)
 
 
 async def exit_(env: EnvironmentRuntime) -> None:
-    failures = await fan_out(env, "EXIT", TaskState.DONE)
+    failures = await fan_out(env, OccEvent.EXIT)
     raise_if_failed(env, "EXIT", failures)
 
 
@@ -31,7 +32,7 @@ async def stop_running(env: EnvironmentRuntime) -> None:
     """Stop whatever still runs, ignoring failures: the environment is in ERROR anyway."""
     running = [e for e in env.tasks.values() if e.state == TaskState.RUNNING]
     if running:
-        await fan_out(env, "STOP", TaskState.CONFIGURED, only=running)
+        await fan_out(env, OccEvent.STOP, only=running)
 
 
 async def go_error(env: EnvironmentRuntime) -> None:

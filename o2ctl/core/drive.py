@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
+from o2ctl.core.occevents import OccEvent
 from o2ctl.core.states import TaskState
 
 SHARD_MARK = "@"  # a node shard of role R on node N is named R@N
@@ -83,15 +84,11 @@ def shard_name(role_path: str, node_id: str) -> str:
     return f"{role_path}{SHARD_MARK}{node_id}"
 
 
-def judge(
-    t: Target,
-    event: str,
-    expect: TaskState,
-    reply: tuple[str, int, str] | None,
-    why: str = "",
-) -> Outcome:
-    """The outcome of sending ``event`` to ``t``: its reply ``(state, version, error)``, or
-    no reply and ``why`` (the call failed: its actor died, a timeout)."""
+def judge(t: Target, event: OccEvent, reply: tuple[str, int, str] | None, why: str = "") -> Outcome:
+    """The outcome of sending ``event`` to ``t``: its reply ``(state, version, error)``
+    judged against ``event.leads_to``, or no reply and ``why`` (the call failed: its actor
+    died, a timeout)."""
+    expect = event.leads_to
     if reply is None:
         return Outcome(
             t.path, TaskState.ERROR.value, -1, f"task {t.path} on {t.host}: {event}: {why}"
@@ -105,9 +102,9 @@ def judge(
     return Outcome(t.path, state, version, error)
 
 
-def lost(targets: Iterable[Target], event: str, why: str) -> list[Outcome]:
+def lost(targets: Iterable[Target], event: OccEvent, why: str) -> list[Outcome]:
     """Every target of a call that got no answer (a role or shard that died or hung)."""
-    return [judge(t, event, TaskState.ERROR, None, why) for t in targets]
+    return [judge(t, event, None, why) for t in targets]
 
 
 def failures(

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from o2ctl.core.envfsm import EnvEvent, EnvState
+from o2ctl.core.occevents import OccEvent
 from o2ctl.core.states import TaskState
 
 
@@ -101,15 +102,24 @@ class EnvRecord:
         return cls(**{k: v for k, v in raw.items() if k in known})
 
 
-EXPECTED_TASK_STATE: dict[EnvEvent, TaskState] = {
-    EnvEvent.DEPLOY: TaskState.STANDBY,
-    EnvEvent.CONFIGURE: TaskState.CONFIGURED,
-    EnvEvent.START_ACTIVITY: TaskState.RUNNING,
-    EnvEvent.STOP_ACTIVITY: TaskState.CONFIGURED,
-    EnvEvent.RESET: TaskState.STANDBY,
-    EnvEvent.RECOVER: TaskState.STANDBY,
+TASK_EVENT: Mapping[EnvEvent, OccEvent] = {
+    EnvEvent.CONFIGURE: OccEvent.CONFIGURE,
+    EnvEvent.START_ACTIVITY: OccEvent.START,
+    EnvEvent.STOP_ACTIVITY: OccEvent.STOP,
+    EnvEvent.RESET: OccEvent.RESET,
+    EnvEvent.RECOVER: OccEvent.RESET,  # its last fan-out: RESET what is left configured
 }
-"""The state every controlled task is in once an environment event has completed."""
+"""The OCC event an environment event ends with on its controlled tasks: once the event has
+completed, every one of them is in that OCC event's ``leads_to``. EXIT and GO_ERROR are left
+out (a restart does not complete them); DEPLOY sends no event (its tasks start in STANDBY)."""
+
+
+def expected_task_state(event: EnvEvent) -> TaskState | None:
+    """The state every controlled task is in once ``event`` has completed (None: no such)."""
+    if event == EnvEvent.DEPLOY:
+        return TaskState.STANDBY
+    occ_event = TASK_EVENT.get(event)
+    return occ_event.leads_to if occ_event is not None else None
 
 
 @dataclass(frozen=True)
@@ -133,7 +143,7 @@ def resolve_interrupted(
     except ValueError:  # destroy: the caller was told it failed; a MODIFY is half-applied
         why = f"environment {env_id}: its actor restarted in the middle of {busy}"
         return Resolution(None, why if busy == "MODIFY" else "")
-    expect = EXPECTED_TASK_STATE.get(event)
+    expect = expected_task_state(event)
     why = f"environment {env_id}: its actor restarted in the middle of {busy}"
     if expect is None:  # GO_ERROR, EXIT
         return Resolution(None, why if event == EnvEvent.GO_ERROR else "")

@@ -1,7 +1,8 @@
 """Control through the tree on a 4-node farm (issue 18's Done-when).
 
 A workflow of four per-host roles (``flp1``..``flp4``, each a sampler → processor → sink
-chain held to one farm node) is created (DEPLOY, CONFIGURE) and taken through START_ACTIVITY and STOP_ACTIVITY.
+chain held to one farm node) is created (DEPLOY, CONFIGURE) and taken through
+START_ACTIVITY and STOP_ACTIVITY.
 What is checked comes from Ray's own records, not o2ctl's:
 - each per-host role actor runs on the node of its tasks (Ray's actor table);
 - every OCC event reached a task actor from a role actor's ``drive`` running on that task's
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import ray
 from ray.util.state import list_actors, list_tasks
 
 from actors import naming
@@ -73,14 +75,23 @@ def pernode_repo(tmp_path: Path) -> Iterator[str]:
     manager.remove("pernode")
 
 
+def gcs() -> str:
+    """The session's Ray (the state API would pick any Ray on this host)."""
+    return str(ray.get_runtime_context().gcs_address)
+
+
 def actor_node(name: str) -> str:
-    rows = list_actors(filters=[("name", "=", name), ("state", "=", "ALIVE")], detail=True)
+    rows = list_actors(
+        address=gcs(), filters=[("name", "=", name), ("state", "=", "ALIVE")], detail=True
+    )
     assert rows, f"no live actor named {name}"
     return str(rows[0]["node_id"])
 
 
-def tasks_named(name: str) -> list[Any]:
-    return list(list_tasks(filters=[("name", "=", name)], detail=True, limit=10_000))
+def calls(func: str = "") -> list[Any]:
+    """Ray's task events (every actor call of the session), of one method if named."""
+    rows = list_tasks(address=gcs(), detail=True, limit=10_000)
+    return [r for r in rows if not func or r["func_or_class_name"] == func]
 
 
 def test_a_transition_goes_through_role_actors_on_their_nodes(
@@ -105,33 +116,42 @@ def test_a_transition_goes_through_role_actors_on_their_nodes(
         assert len(nodes) == 1, (path, nodes)
         assert actor_node(naming.role_actor(env.id, path)) == nodes.pop(), path
 
-    # every OCC event came from a Role.drive on the task's node (Ray's task events)
+    # every OCC event reached its task from a role actor on the task's node, none from the
+    # environment actor (Ray's task events; an async actor's call names its caller by the
+    # caller's creation task: 16 hex of f, then the caller's actor id)
     names = {t["actor_name"] for t in tasks}
-    env_actor_id = list_actors(filters=[("name", "=", naming.env_actor(env.id))])[0]["actor_id"]
-    task_actor_ids = {
-        list_actors(filters=[("name", "=", n)])[0]["actor_id"]: actor_node(n) for n in names
-    }
+    task_nodes = {actor_id(n): actor_node(n) for n in names}
+    env_actor = actor_id(naming.env_actor(env.id))
 
     def transitions() -> list[Any]:
-        got = [t for t in tasks_named("Task.transition") if t["actor_id"] in task_actor_ids]
-        return got if len(got) >= 3 * len(names) else []
+        got = [t for t in calls("Task.transition") if t["actor_id"] in task_nodes]
+        return got if len(got) >= 3 * len(names) else []  # CONFIGURE, START, STOP
 
     sent = wait_for(transitions, 30, "the task events of CONFIGURE, START and STOP")
-    drives = {t["task_id"]: t for t in tasks_named("Role.drive")}
+    live = {
+        a["actor_id"]: a
+        for a in list_actors(address=gcs(), filters=[("state", "=", "ALIVE")], detail=True)
+    }
     for t in sent:  # type: ignore[union-attr]
-        parent = drives.get(t["parent_task_id"])
-        assert parent is not None, f"{t['name']} on {t['actor_id']} not sent by a Role.drive"
-        assert parent["actor_id"] != env_actor_id
-        assert parent["node_id"] == task_actor_ids[t["actor_id"]]
-    from_env = [
-        t
-        for t in tasks_named("Task.transition")
-        if t.get("parent_task_id") in _env_tasks(env_actor_id)
+        caller = live.get(t["parent_task_id"][16:])
+        assert caller is not None, f"Task.transition on {t['actor_id']}: caller not found"
+        assert caller["class_name"] == "Role", caller["class_name"]
+        assert caller["node_id"] == task_nodes[t["actor_id"]], caller["name"]
+    every = calls()
+    env_calls = {t["task_id"] for t in every if t["actor_id"] == env_actor}
+
+    def by_env(t: Any) -> bool:  # called from the environment actor (either form of parent)
+        return bool(t["parent_task_id"][16:] == env_actor or t["parent_task_id"] in env_calls)
+
+    assert not [t for t in every if t["func_or_class_name"] == "Task.transition" and by_env(t)]
+    root_actor = actor_id(naming.role_actor(env.id, root))
+    root_drives = [
+        t for t in every if t["func_or_class_name"] == "Role.drive" and t["actor_id"] == root_actor
     ]
-    assert not from_env, "the environment actor called task actors itself"
+    assert len(root_drives) >= 3 and all(by_env(t) for t in root_drives), root_drives[:1]
     env.destroy()
 
 
-def _env_tasks(actor_id: str) -> set[str]:
-    rows = list_tasks(filters=[("actor_id", "=", actor_id)], detail=True, limit=10_000)
-    return {r["task_id"] for r in rows}
+def actor_id(name: str) -> str:
+    rows = list_actors(address=gcs(), filters=[("name", "=", name), ("state", "=", "ALIVE")])
+    return str(rows[0]["actor_id"])
