@@ -33,6 +33,7 @@ from o2ctl.core.events import Event
 from o2ctl.plugins import PluginError, installed
 from o2ctl.plugins.invoke import CallRequest, CallResult, run_call
 from o2ctl.templates import CallSpec
+from o2ctl.templates.hookpoints import Points, split_trigger
 
 if TYPE_CHECKING:
     from actors.environment import EnvironmentRuntime
@@ -107,12 +108,9 @@ class CallBook:
         self.pending: list[Started] = []
         self.current_run: int | None = None  # from before_START_ACTIVITY to the run's end
         self.last_run: int | None = None
-        self.points: dict[str, dict[int, tuple[list[Any], list[tuple[str, CallSpec]]]]] | None
-        self.points = None  # filled by actors.hooks on first use
+        self.points: Points | None = None  # filled by actors.hooks on first use
 
     def start(self, env: EnvironmentRuntime, path: str, spec: CallSpec) -> None:
-        from actors.hooks import split_trigger
-
         task = asyncio.create_task(_call(env, path, spec, request(env, path, spec)))
         point = split_trigger(spec.await_trigger or spec.trigger)
         self.pending.append(Started(path, spec, point, task))

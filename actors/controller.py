@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 from dataclasses import replace
@@ -54,20 +53,9 @@ from o2ctl.core.events import Event, EventLog
 from o2ctl.core.farm import FarmNode
 from o2ctl.core.ids import new_id
 from o2ctl.core.ports import PortAllocator
+from o2ctl.templates.model import parse_detectors
 
 log = logging.getLogger("o2ctl.controller")
-
-
-def parse_detectors(value: object) -> list[str]:
-    if value is None or value == "":
-        return []
-    if isinstance(value, list | tuple):
-        return [str(v).strip().upper() for v in value if str(v).strip()]
-    text = str(value).strip()
-    if text.startswith("["):
-        with contextlib.suppress(ValueError):
-            return parse_detectors(json.loads(text))
-    return [d.strip().upper() for d in text.split(",") if d.strip()]
 
 
 class ControllerRuntime:

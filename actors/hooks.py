@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 from typing import TYPE_CHECKING, Any, Literal
 
 import ray
@@ -30,37 +29,13 @@ from actors.calls import CallBook
 from actors.reasons import reason
 from actors.transitions.deploy import start_task
 from o2ctl.core.events import Event
+from o2ctl.templates.hookpoints import Points, index_points
 
 if TYPE_CHECKING:
     from actors.environment import EnvironmentRuntime
 
 DEFAULT_HOOK_TIMEOUT_S = 30.0
-_POINT = re.compile(r"^\s*([A-Za-z_]+?)\s*([+-]\d+)?\s*$")
 Weights = Literal["all", "negative", "nonnegative"]
-Points = dict[str, dict[int, tuple[list[Any], list[tuple[str, Any]]]]]
-
-
-def split_trigger(trigger: str) -> tuple[str, int]:
-    m = _POINT.match(trigger)
-    if not m:
-        return trigger.strip().lower(), 0
-    return m.group(1).lower(), int(m.group(2) or 0)
-
-
-def index_points(root: Any) -> Points:
-    """Hook point (lower case) → weight → (hook task specs, [(path, call spec)])."""
-    points: Points = {}
-    for node in root.walk():
-        trigger = node.call.trigger if node.call else node.task.trigger if node.task else None
-        if not trigger:
-            continue
-        name, weight = split_trigger(trigger)
-        tasks, calls = points.setdefault(name, {}).setdefault(weight, ([], []))
-        if node.call:
-            calls.append((node.path, node.call))
-        else:
-            tasks.append(node.task)
-    return points
 
 
 def _points(env: EnvironmentRuntime) -> Points:

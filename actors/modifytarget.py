@@ -18,6 +18,7 @@ from actors.errors import ControlError
 from actors.expansion import expand_for_controller
 from actors.transitions.modify import Target
 from o2ctl.core.errors import InvalidWorkflow
+from o2ctl.templates.model import parse_detectors
 from o2ctl.templates.prune import UnknownRole, check_paths, exclude
 
 if TYPE_CHECKING:
@@ -35,8 +36,6 @@ async def new_target(
     included_now: list[str],
 ) -> tuple[Target, list[str]]:
     """The target and the detectors newly locked for it."""
-    from actors.controller import parse_detectors
-
     if len(excluded_now) + len(included_now) > MAX_PATHS:
         raise ControlError(f"at most {MAX_PATHS} role paths per modify")
     both = set(excluded_now) & set(included_now)

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -200,20 +200,6 @@ def sizes_of(options: argparse.Namespace) -> list[int]:
 
 def repeats_of(options: argparse.Namespace) -> Repeats:
     return Repeats.of(options.quick, getattr(options, "tiny", False))
-
-
-def standalone(doc: str, name: str, per_size: Callable[[Any, int, Repeats], list[Figure]]) -> None:
-    """One measure module run on its own (``python -m bench.<name>``): the common options,
-    one o2ctl session, ``per_size(client, n, repeats)`` for each N, the table."""
-    from bench.report import print_table
-
-    options = base_parser(doc.splitlines()[0]).parse_args()
-    repeats = repeats_of(options)
-    out: list[Figure] = []
-    with o2ctl_session() as client:
-        for n in sizes_of(options):
-            out += per_size(client, n, repeats)
-    print_table(out, name)
 
 
 def leftovers() -> list[str]:

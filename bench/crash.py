@@ -109,7 +109,7 @@ def figures(n: int, runs: dict[str, list[dict[str, float]]]) -> list[Figure]:
 
 def main() -> None:
     from bench import deploy
-    from bench.common import standalone
+    from bench.standalone import standalone
 
     def per_size(client: Any, n: int, repeats: Any) -> list[Figure]:
         env = deploy.create(client, n)

@@ -157,7 +157,7 @@ def figures(
 
 def main() -> None:
     from bench import floors
-    from bench.common import standalone
+    from bench.standalone import standalone
 
     def per_size(client: Any, n: int, repeats: Any) -> list[Figure]:
         floor = floors.measure(n, repeats)

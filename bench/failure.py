@@ -115,7 +115,7 @@ def figure(n: int, seconds: list[float], marks: list[dict[str, float]]) -> Figur
 
 def main() -> None:
     from bench import deploy
-    from bench.common import standalone
+    from bench.standalone import standalone
 
     def per_size(client: Any, n: int, repeats: Any) -> list[Figure]:
         env = deploy.create(client, n)

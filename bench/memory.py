@@ -102,7 +102,7 @@ def figures(n: int, rest: AtRest, floors: Floors) -> list[Figure]:
 
 def main() -> None:
     from bench import deploy, floors
-    from bench.common import standalone
+    from bench.standalone import standalone
 
     def per_size(client: Any, n: int, repeats: Any) -> list[Figure]:
         floor = floors.measure(n, repeats)

@@ -279,14 +279,3 @@ def load(path: Path) -> dict[str, Any]:
 def figures_of(doc: dict[str, Any]) -> list[Figure]:
     names = set(Figure.__dataclass_fields__)
     return [Figure(**{k: v for k, v in f.items() if k in names}) for f in doc["figures"]]
-
-
-def main() -> None:
-    """Tables and plot of a results file again (``bench.readme``)."""
-    from bench.readme import main as again
-
-    again()
-
-
-if __name__ == "__main__":
-    main()

@@ -108,7 +108,8 @@ def figures(n: int, measured: Measured, floors: Floors) -> list[Figure]:
 
 def main() -> None:
     from bench import deploy, floors
-    from bench.common import say, standalone
+    from bench.common import say
+    from bench.standalone import standalone
 
     def per_size(client: Any, n: int, repeats: Any) -> list[Figure]:
         floor = floors.measure(n, repeats)

@@ -147,7 +147,7 @@ class Farm:
         import ray
 
         # A node speaks its head's authentication mode: ``connect`` may have turned token
-        # mode on in this process since the head started (``o2ctl.sdk._use_local_token``),
+        # mode on in this process since the head started (``o2ctl.sdk.session._use_local_token``),
         # and a raylet in token mode refuses the head's unauthenticated lease requests (no
         # actor could ever be scheduled on it).
         saved = os.environ.get("RAY_AUTH_MODE")

@@ -29,7 +29,7 @@ def start_api(
     tls_key: str | None = None,
 ) -> tuple[str, str]:
     """Serve the Control API (or find it served); returns ``(address, token)``."""
-    from actors.api import ControlApiActor
+    from o2ctl.api.actor import ControlApiActor
     from o2ctl.sdk import call, connect
 
     controller = connect(start=False).controller

@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NoReturn
 
-import o2ctl
 from o2ctl.config.durable import atomic_write, locked, state_dir
 from o2ctl.config.errors import ConfigError
 from o2ctl.config.git_repo import GitRepository
@@ -33,9 +32,7 @@ REPO_ENV = "O2CTL_REPO"
 
 def builtin_repository_uri() -> str:
     """``$O2CTL_REPO``, else the project's own ``workflows/`` directory."""
-    return os.environ.get(REPO_ENV) or str(
-        Path(o2ctl.__file__).resolve().parent.parent / "workflows"
-    )
+    return os.environ.get(REPO_ENV) or str(Path(__file__).resolve().parents[2] / "workflows")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from o2ctl.templates.errors import TemplateError, located
 from o2ctl.templates.fields import render, render_text
 from o2ctl.templates.model import CallSpec, ControlMode
 from o2ctl.templates.parsing import Where, mapping, unknown_keys
-from o2ctl.templates.roles import RoleTemplate
+from o2ctl.templates.rolebase import RoleTemplate
 from o2ctl.templates.scope import Frame
 from o2ctl.templates.stages import (
     Draft,

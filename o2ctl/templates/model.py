@@ -10,6 +10,7 @@ runtime deploys and what ``o2ctl template expand`` prints; they are plain data (
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 from collections.abc import Iterator, Mapping
@@ -139,6 +140,19 @@ class RoleNode:
     def calls(self) -> list[tuple[str, CallSpec]]:
         """``(role path, call)`` of every call role in this subtree."""
         return [(n.path, n.call) for n in self.walk() if n.call is not None]
+
+
+def parse_detectors(value: object) -> list[str]:
+    """The ``detectors`` variable as upper-case names: a list, a JSON list or ``A, B``."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, list | tuple):
+        return [str(v).strip().upper() for v in value if str(v).strip()]
+    text = str(value).strip()
+    if text.startswith("["):
+        with contextlib.suppress(ValueError):
+            return parse_detectors(json.loads(text))
+    return [d.strip().upper() for d in text.split(",") if d.strip()]
 
 
 @dataclass(frozen=True)

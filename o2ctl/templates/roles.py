@@ -1,4 +1,4 @@
-"""Role kinds of workflow templates: one class each, behind one interface.
+"""Role kinds of workflow templates: one class each, behind one interface (``rolebase``).
 
 ``parse_role`` is the one place that decides a role's kind from its keys: ``roles`` makes
 an aggregator, ``task`` a task role, ``call`` a call role, ``include`` an included
@@ -11,33 +11,21 @@ paths: ``processor{{ it }}`` gives siblings ``processor1`` … ``processorN``).
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import ClassVar
 
 from o2ctl.templates.channels import render_decls
 from o2ctl.templates.convert import to_int, to_list, to_text
 from o2ctl.templates.errors import TemplateError, located
 from o2ctl.templates.fields import names_used, render
-from o2ctl.templates.locks import parse_locked
-from o2ctl.templates.model import Constraint, RoleKind
-from o2ctl.templates.parsing import (
-    Where,
-    check_channels,
-    check_constraints,
-    mapping,
-    parse_vars,
-    scalar_text,
-    sequence,
-    unknown_keys,
-)
+from o2ctl.templates.leaves import CallRole, TaskRole
+from o2ctl.templates.model import Constraint
+from o2ctl.templates.parsing import Where, mapping, scalar_text, sequence, unknown_keys
+from o2ctl.templates.rolebase import RoleTemplate
 from o2ctl.templates.scope import Frame, RoleEnv, Scope
 from o2ctl.templates.stages import (
-    Common,
     Draft,
     Expander,
     RoleState,
-    begin_role,
     check_unique,
     evaluate_vars,
     is_enabled,
@@ -48,75 +36,6 @@ from o2ctl.templates.yamlload import YList, YMap
 
 MAX_ITERATIONS = 100_000
 KINDS = ("roles", "task", "call", "include")
-COMMON_KEYS = (
-    "name",
-    "enabled",
-    "defaults",
-    "vars",
-    "constraints",
-    "connect",
-    "bind",
-    "description",
-    "locked",
-)
-
-
-class RoleTemplate(ABC):
-    """A role as written in a workflow template."""
-
-    kind: ClassVar[str]
-
-    def __init__(self, doc: YMap, file: str, warnings: list[str]) -> None:
-        self.where = Where(file, doc.line)
-        name = scalar_text(doc, "name", file)
-        if name is None or not to_text(name).strip():
-            raise self.where.error("role without a name", expected="name: ROLE_NAME")
-        self.name = to_text(name)
-        self.common = Common(
-            where=self.where,
-            name=self.name,
-            enabled=scalar_text(doc, "enabled", file, self.name),
-            defaults=parse_vars(doc, "defaults", file, self.name),
-            vars=parse_vars(doc, "vars", file, self.name),
-            constraints=check_constraints(doc, file, self.name),
-            connect=check_channels(doc, "connect", file, self.name),
-            bind=check_channels(doc, "bind", file, self.name),
-            lines=dict(doc.key_lines),
-            locked=parse_locked(doc, file, self.name),
-        )
-        warnings += unknown_keys(doc, (*COMMON_KEYS, self.kind, "for"), f"role {self.name}", file)
-
-    def expand(
-        self,
-        ex: Expander,
-        parent: Frame,
-        scope: Scope,
-        inherited: tuple[Constraint, ...],
-        locals: Mapping[str, str],
-    ) -> list[Draft]:
-        """The nodes this role becomes under ``parent`` (empty when disabled)."""
-        state = begin_role(ex, self.common, parent, scope, inherited, locals)
-        if state is None:
-            return []
-        with located(file=self.where.file, line=self.where.line, role=state.frame.path):
-            return self.finish(ex, state)
-
-    @abstractmethod
-    def finish(self, ex: Expander, state: RoleState) -> list[Draft]:
-        """The kind-specific part, after the common steps."""
-
-    def draft(self, state: RoleState, kind: RoleKind, critical: bool) -> Draft:
-        return Draft(
-            name=state.frame.name,
-            path=state.frame.path,
-            kind=kind,
-            source=self.where,
-            critical=critical,
-            constraints=state.constraints,
-            binds=state.binds,
-            connects=state.connects,
-            locals=state.locals,
-        )
 
 
 class AggregatorRole(RoleTemplate):
@@ -319,8 +238,6 @@ def parse_role(doc: object, file: str, warnings: list[str], where: Where) -> Rol
         raise Where(file, doc.line).error(
             f"role {name!r} {reason} roles/task/call/include", expected="exactly one of them"
         )
-    from o2ctl.templates.leaves import CallRole, TaskRole  # leaves imports this module
-
     classes: dict[str, type[RoleTemplate]] = {
         "roles": AggregatorRole,
         "task": TaskRole,

@@ -11,6 +11,10 @@ reported by ``address()``.
 The token is generated when not given and written to ``<state dir>/api-token`` (mode
 0600) on that node, where a local CLI finds it; ``stop()`` ends the server and removes
 the token file (when it still holds this server's token).
+
+It lives in the API layer, not in ``actors/``, though it is an actor: it runs the API's
+server, and the layer contract (``pyproject.toml``) lets the API import the actors, never
+the actors the API.
 """
 
 from __future__ import annotations
