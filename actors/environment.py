@@ -174,9 +174,6 @@ class EnvironmentRuntime:
             self.store.write_soon(self)
 
     # -- transitions ----------------------------------------------------------------
-    def _acquire(self, what: str) -> None:
-        self.model.acquire(what)  # raises EnvironmentBusy, naming what runs
-
     async def wait_cleanup(self, what: str) -> None:
         """Let GO_ERROR's clean-up finish before ``what`` (RECOVER, destroy) runs."""
         if self.cleanup is None or self.cleanup.done():

@@ -130,9 +130,10 @@ class EnvironmentModel(Generic[T]):
     def transition_done(self, event: EnvEvent, seconds: float) -> None:
         self.durations[event.value] = seconds
 
-    def failure_needs_go_error(self, event: EnvEvent, error: str, cancelled: bool) -> bool:
-        """``event`` failed with ``error``: it is the last error; ERROR follows unless the
-        event was GO_ERROR or EXIT, or it was cancelled before its step (state as it was)."""
+    def failure_needs_go_error(self, event: EnvEvent | str, error: str, cancelled: bool) -> bool:
+        """``event`` (or MODIFY) failed with ``error``: it is the last error; ERROR follows
+        unless the event was GO_ERROR or EXIT, or it was cancelled or refused before it
+        changed anything (the state as it was)."""
         self.last_error = error
         return (
             event not in (EnvEvent.GO_ERROR, EnvEvent.EXIT)
