@@ -16,25 +16,17 @@ from actors.envstore import save_workflow
 from actors.errors import ModifyRefused
 from actors.transitions import modify as m
 from actors.transitions.activity import begin_run, start_activity, stop_activity
-from o2ctl.core.envfsm import EnvEvent, EnvState, TransitionRefused
+from o2ctl.core.envfsm import EnvEvent, EnvState
 from o2ctl.core.events import Event
 
 if TYPE_CHECKING:
     from actors.environment import EnvironmentRuntime
 
-MODIFIABLE = (EnvState.DEPLOYED, EnvState.CONFIGURED, EnvState.RUNNING)
-
 
 async def run_modify(
     env: EnvironmentRuntime, target: m.Target, kill: bool, dry_run: bool, restart_run: bool
 ) -> dict[str, Any]:
-    state = env.fsm.state
-    if state not in MODIFIABLE:
-        allowed = ", ".join(s.value for s in MODIFIABLE)
-        raise TransitionRefused(
-            f"environment {env.env_id}: MODIFY is not allowed in state {state.value} "
-            f"(allowed in {allowed}); state unchanged"
-        )
+    state = env.model.check_modify()  # TransitionRefused outside DEPLOYED .. RUNNING
     env.model.refuse_if_busy("MODIFY")  # EnvironmentBusy, naming what runs
     t0 = time.perf_counter()
     result, wanted, blocked = m.plan(env, target)

@@ -44,6 +44,8 @@ from o2ctl.core.states import TaskState
 
 WATCHED = (EnvState.CONFIGURED, EnvState.RUNNING)
 """The states in which a root role in ERROR takes the environment to ERROR by itself."""
+MODIFIABLE = (EnvState.DEPLOYED, EnvState.CONFIGURED, EnvState.RUNNING)
+"""The states in which a MODIFY may change the environment."""
 
 
 @dataclass
@@ -105,6 +107,17 @@ class EnvironmentModel(Generic[T]):
             return self.fsm.check(event)
         except TransitionRefused as exc:
             raise TransitionRefused(f"environment {self.env_id}: {exc}") from None
+
+    def check_modify(self) -> EnvState:
+        """The state, if a MODIFY is allowed in it; otherwise ``TransitionRefused``."""
+        state = self.fsm.state
+        if state not in MODIFIABLE:
+            allowed = ", ".join(s.value for s in MODIFIABLE)
+            raise TransitionRefused(
+                f"environment {self.env_id}: MODIFY is not allowed in state {state.value} "
+                f"(allowed in {allowed}); state unchanged"
+            )
+        return state
 
     def can_go_error(self) -> bool:
         return EnvEvent.GO_ERROR in self.fsm.allowed_events()

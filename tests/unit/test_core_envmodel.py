@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from o2ctl.core.detectorlocks import DetectorLocks
 from o2ctl.core.envfsm import EnvEvent, EnvState
-from o2ctl.core.envmodel import WATCHED, EnvironmentModel, EnvTarget
+from o2ctl.core.envmodel import MODIFIABLE, WATCHED, EnvironmentModel, EnvTarget
 from o2ctl.core.envrecord import EnvRecord
 from o2ctl.core.envtasks import VersionedTask, task_gone, task_seen, task_silent, versioned_task
 from o2ctl.core.errors import DetectorBusy, EnvironmentBusy, TransitionRefused
@@ -221,6 +221,20 @@ def test_a_refused_event_names_the_environment() -> None:
     with pytest.raises(TransitionRefused, match=r"^environment e1: event START_ACTIVITY is not"):
         m.check("start_activity")
     assert m.check("deploy") is EnvEvent.DEPLOY
+
+
+@pytest.mark.parametrize("state", list(EnvState))
+def test_modify_only_between_deployed_and_running(state: EnvState) -> None:
+    m = model(state)
+    if state in MODIFIABLE:
+        assert m.check_modify() == state
+        return
+    with pytest.raises(TransitionRefused) as exc:
+        m.check_modify()
+    assert str(exc.value) == (
+        f"environment e1: MODIFY is not allowed in state {state.value} "
+        "(allowed in DEPLOYED, CONFIGURED, RUNNING); state unchanged"
+    )
 
 
 # -- detector locks -----------------------------------------------------------------------
