@@ -88,8 +88,7 @@ async def restore(ctrl: ControllerRuntime) -> None:
             ctrl.orphan_records.append(env_id)
             continue
         ctrl.envs[env_id] = actors[env_id]
-        for d in rec.detectors:
-            ctrl.detectors[d] = env_id
+        ctrl.detectors.hold(env_id, rec.detectors)
         ctrl.registry.restore_environment(rec)
     for raw in pool.values():
         ctrl.registry.restore_idle(raw)

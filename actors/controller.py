@@ -36,7 +36,6 @@ from actors.errors import (
     AdmissionRefused,
     ControlError,
     DeployFailed,
-    DetectorBusy,
     NotFound,
     Restarting,
 )
@@ -47,6 +46,7 @@ from actors.nodewatch import NodeWatch
 from actors.registry import TaskRegistry
 from actors.transitions.common import EnvSettings
 from actors.transitions.deploy import deployable, deployable_request
+from o2ctl.core.detectorlocks import DetectorLocks
 from o2ctl.core.envrecord import EnvRecord
 from o2ctl.core.errors import InvalidWorkflow
 from o2ctl.core.events import Event, EventLog
@@ -96,7 +96,7 @@ class ControllerRuntime:
         )
         self.registry = TaskRegistry(PortAllocator(is_free=self._port_free))
         self.envs: dict[str, Any] = {}
-        self.detectors: dict[str, str] = {}  # detector -> env id
+        self.detectors = DetectorLocks()  # one environment per detector
         self.events = EventLog(capacity=50_000)
         self.orphan_records: list[str] = []  # environment records whose actor is gone
         self._destroying: set[str] = set()
@@ -125,17 +125,6 @@ class ControllerRuntime:
             builtins={"environment_id": env_id},
         )
 
-    def _lock_detectors(self, env_id: str, detectors: list[str]) -> None:
-        for d in detectors:
-            holder = self.detectors.get(d)
-            if holder is not None:
-                raise DetectorBusy(
-                    f"detector {d} is already in use by environment {holder}; "
-                    "destroy that environment or leave the detector out"
-                )
-        for d in detectors:
-            self.detectors[d] = env_id
-
     async def create_environment(
         self,
         workflow: str,
@@ -158,7 +147,7 @@ class ControllerRuntime:
         except Exception as exc:
             raise InvalidWorkflow(str(exc)) from None
         detectors = parse_detectors(expanded.variables.get("detectors"))
-        self._lock_detectors(env_id, detectors)
+        self.detectors.lock(env_id, detectors)
         record = EnvRecord(
             env_id,
             workflow,
@@ -174,7 +163,7 @@ class ControllerRuntime:
             await asyncio.to_thread(save_workflow, self.records, env_id, expanded)
             await asyncio.to_thread(self.records.put, ENVIRONMENTS, env_id, record.to_dict())
         except Exception:
-            self._release_detectors(env_id)
+            self.detectors.release(env_id)
             raise
         env = EnvironmentActor.options(
             name=naming.env_actor(env_id),
@@ -214,14 +203,10 @@ class ControllerRuntime:
             await env.destroy.remote(force=True)
         await self._forget(env_id)
 
-    def _release_detectors(self, env_id: str) -> None:
-        for d in [d for d, holder in self.detectors.items() if holder == env_id]:
-            del self.detectors[d]
-
     async def _forget(self, env_id: str) -> None:
         env = self.envs.pop(env_id, None)
         self.registry.drop_pending(env_id)  # placed by a deploy that was cancelled meanwhile
-        self._release_detectors(env_id)
+        self.detectors.release(env_id)
         await asyncio.to_thread(forget, self.records, env_id)
         if env is not None:
             with contextlib.suppress(Exception):
@@ -296,13 +281,9 @@ class ControllerRuntime:
             raise Restarting(f"environment {env_id}: its actor restarted during MODIFY") from None
         finally:
             if dry_run or not ok:  # what this modify locked goes back
-                for d in locked:
-                    self.detectors.pop(d, None)
+                self.detectors.unlock(env_id, locked)
         if not dry_run:
-            kept = set(target.detectors)
-            for d in [d for d, holder in self.detectors.items() if holder == env_id]:
-                if d not in kept:
-                    del self.detectors[d]
+            self.detectors.release(env_id, keep=target.detectors)
         return result
 
     async def list_environments(self) -> list[dict[str, Any]]:
@@ -481,7 +462,7 @@ class ControllerRuntime:
             "environments": len(self.envs),
             "tasks": len(self.registry.tasks),
             "idle": len(self.registry.pool),
-            "detectors": dict(self.detectors),
+            "detectors": self.detectors.table(),
             "repo": self.repo_uri,
             "last_run_number": self.store.last_run_number(),
             "node_id": self._local_node,

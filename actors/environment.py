@@ -10,6 +10,14 @@ the role tree, whose root reports the merged state back through ``root_changed``
 there after CONFIGURE triggers GO_ERROR. Every step and state change goes to the event log,
 from which the SDK long-polls and which is forwarded, batched, to the controller's log.
 
+The environment's state and its rules are one pure model (``o2ctl.core.envmodel``): the
+target, the state machine, the task table, the run, the one-operation lock and what
+follows from a task's report, a node loss or a root role in ERROR. The actor keeps what is
+Ray's and asyncio's — the event log and its forwarding, the record's write scheduling, the
+clean-up and automatic GO_ERROR tasks, the role and task actors' handles — and asks the
+model for every decision; the model's fields read and written by the transitions
+(``env.tasks``, ``env.run_number``, ...) are the model's own, seen through ``ModelField``.
+
 Crash safety: the actor is a cache of its durable record (``o2ctl.core.envrecord``, written
 through ``actors.envstore``) — written when a transition starts and again before its reply,
 and soon after any change a task reports. When Ray restarts the actor, ``actors.envrestore``
@@ -27,8 +35,7 @@ import contextlib
 import logging
 import os
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar, cast, overload
 
 import ray
 
@@ -40,46 +47,83 @@ from actors.phases import after_step, before_step, go_error_points
 from actors.transitions import TRANSITIONS
 from actors.transitions.common import EnvSettings, TaskEntry, update_roles
 from actors.transitions.simple import stop_running
-from o2ctl.core.envfsm import EnvEvent, EnvironmentFSM, EnvState, TransitionRefused
+from o2ctl.core.envfsm import EnvEvent, EnvironmentFSM, EnvState
+from o2ctl.core.envmodel import EnvironmentModel
 from o2ctl.core.events import Event, EventLog
-from o2ctl.core.states import TaskState
 
 log = logging.getLogger("o2ctl.environment")
 CLEANUP_WAIT_S = 60.0
 
 
-@dataclass(repr=False)
+V = TypeVar("V")
+
+
+class ModelField(Generic[V]):
+    """An attribute of the environment that is its model's: the transitions read and set
+    ``env.tasks``, ``env.run_number``, ... as before, and the model holds them."""
+
+    def __init__(self, of_target: bool = False) -> None:
+        self.of_target = of_target
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, env: None, owner: type | None = None) -> ModelField[V]: ...
+    @overload
+    def __get__(self, env: EnvironmentRuntime, owner: type | None = None) -> V: ...
+    def __get__(
+        self, env: EnvironmentRuntime | None, owner: type | None = None
+    ) -> V | ModelField[V]:
+        if env is None:
+            return self
+        return cast(V, getattr(self._home(env), self.name))
+
+    def __set__(self, env: EnvironmentRuntime, value: V) -> None:
+        setattr(self._home(env), self.name, value)
+
+    def _home(self, env: EnvironmentRuntime) -> Any:
+        return env.model.target if self.of_target else env.model
+
+
 class EnvironmentRuntime:
     """The logic of an environment actor (Ray wraps it as ``Environment``)."""
 
-    env_id: str
-    workflow: Any  # o2ctl.templates.ExpandedWorkflow
-    controller: Any
-    settings: EnvSettings = field(default_factory=EnvSettings)
-    user_vars: dict[str, str] = field(default_factory=dict)
-    detectors: list[str] = field(default_factory=list)
-    store: EnvStore | None = None  # None: nothing durable (plain tests)
-    repo: str | None = None
-    excluded: list[str] = field(default_factory=list)
-    reclaim: bool = False
-    workflow_ref: str = ""  # the workflow as the operator named it (repository and all)
+    fsm = ModelField[EnvironmentFSM]()
+    tasks = ModelField[dict[str, TaskEntry]]()
+    busy = ModelField[str | None]()
+    run_number = ModelField[int | None]()
+    run_start_ms = ModelField[int]()
+    last_error = ModelField[str]()
+    channels = ModelField[dict[str, str]]()
+    created = ModelField[float]()
+    workflow_ref = ModelField[str](of_target=True)
+    repo = ModelField[str | None](of_target=True)
+    user_vars = ModelField[dict[str, str]](of_target=True)
+    excluded = ModelField[list[str]](of_target=True)
+    detectors = ModelField[list[str]](of_target=True)
+    reclaim = ModelField[bool](of_target=True)
 
-    def __post_init__(self) -> None:
-        self.workflow_ref = self.workflow_ref or self.workflow.workflow
-        self.fsm = EnvironmentFSM()
+    def __init__(
+        self,
+        workflow: Any,  # o2ctl.templates.ExpandedWorkflow
+        controller: Any,
+        model: EnvironmentModel[TaskEntry],
+        settings: EnvSettings | None = None,
+        store: EnvStore | None = None,  # None: nothing durable (plain tests)
+    ) -> None:
+        self.model = model
+        self.env_id = model.env_id
+        self.workflow = workflow
+        self.controller = controller
+        self.settings = settings or EnvSettings()
+        self.store = store
+        self.workflow_ref = self.workflow_ref or workflow.workflow
         self.events = EventLog()
-        self.tasks: dict[str, TaskEntry] = {}
         self.roles: dict[str, Any] = {}
         self.role_children: dict[str, dict[str, bool]] = {}
         self.role_states: dict[str, str] = {}
-        self.root_state = TaskState.INVARIANT
-        self.root_version = 0
-        self.busy: str | None = None
-        self.busy_since = 0.0
-        self.run_number: int | None = None
-        self.created = time.time()
-        self.last_error = ""
-        self.durations: dict[str, float] = {}
         self._forward: list[dict[str, Any]] = []
         self._flush_scheduled = False
         self._auto_error: asyncio.Task[None] | None = None
@@ -88,8 +132,6 @@ class EnvironmentRuntime:
         self._current: asyncio.Future[str] | None = None  # the transition running now
         self._cancelled_by = ""
         self._role_version = time.time_ns() // 1000  # above any earlier life's, after a restart
-        self.channels: dict[str, str] = {}
-        self.run_start_ms = 0
         self.self_handle: Any = None
         self.calls = CallBook()  # call roles in flight, the current run (actors/calls.py)
         with contextlib.suppress(Exception):
@@ -132,15 +174,6 @@ class EnvironmentRuntime:
             self.store.write_soon(self)
 
     # -- transitions ----------------------------------------------------------------
-    def _acquire(self, what: str) -> None:
-        if self.busy is not None:
-            raise EnvironmentBusy(
-                f"environment {self.env_id} is busy with {self.busy} "
-                f"(started {time.time() - self.busy_since:.1f}s ago); "
-                f"{what} refused, state unchanged ({self.fsm.state.value})"
-            )
-        self.busy, self.busy_since = what, time.time()
-
     async def wait_cleanup(self, what: str) -> None:
         """Let GO_ERROR's clean-up finish before ``what`` (RECOVER, destroy) runs."""
         if self.cleanup is None or self.cleanup.done():
@@ -155,13 +188,10 @@ class EnvironmentRuntime:
 
     async def transition(self, event: str, **kwargs: Any) -> str:
         """Run one environment transition; returns the new state."""
-        try:
-            ev = self.fsm.check(event)
-        except TransitionRefused as exc:
-            raise TransitionRefused(f"environment {self.env_id}: {exc}") from None
-        if self.busy is None:
+        ev = self.model.check(event)
+        if self.model.busy is None:
             await self.wait_cleanup(ev.value)
-        self._acquire(ev.value)
+        self.model.acquire(ev.value)
         marker = asyncio.ensure_future(self.persist())  # the crash marker, beside the work
         self._current = asyncio.ensure_future(self._run(ev, **kwargs))
         try:
@@ -173,7 +203,8 @@ class EnvironmentRuntime:
                 f"{ev.value} of environment {self.env_id} cancelled by {self._cancelled_by}"
             ) from None
         finally:
-            self.busy, self._current = None, None
+            self.model.release()
+            self._current = None
             with contextlib.suppress(Exception):
                 await marker
             await self.persist()
@@ -187,22 +218,20 @@ class EnvironmentRuntime:
             await TRANSITIONS[ev](self, **kwargs)
             await after_step(self, ev, lambda: self.enter(self.fsm.fire(ev)))
         except Exception as exc:
-            self.last_error = str(exc)
+            cancelled = isinstance(exc, TransitionCancelled)  # cancelled: state as it was
+            to_error = self.model.failure_needs_go_error(ev, str(exc), cancelled)
             self.later(metrics.transition, ev.value, time.perf_counter() - t0, False)
             self.publish(
                 Event(
                     "transition", self.env_id, event=ev.value, status="DONE_ERROR", error=str(exc)
                 )
             )
-            if (
-                ev not in (EnvEvent.GO_ERROR, EnvEvent.EXIT)
-                and EnvEvent.GO_ERROR in self.fsm.allowed_events()
-                and not isinstance(exc, TransitionCancelled)  # cancelled: state as it was
-            ):
+            if to_error:
                 self.go_error(f"{ev.value} failed")
             raise
-        self.durations[ev.value] = time.perf_counter() - t0
-        self.later(metrics.transition, ev.value, self.durations[ev.value], True)
+        took = time.perf_counter() - t0
+        self.model.transition_done(ev, took)
+        self.later(metrics.transition, ev.value, took, True)
         self.publish(
             Event(
                 "transition",
@@ -210,10 +239,10 @@ class EnvironmentRuntime:
                 event=ev.value,
                 status="DONE_OK",
                 state=self.fsm.state.value,
-                detail={"duration_s": self.durations[ev.value]},
+                detail={"duration_s": took},
             )
         )
-        if self.root_state == TaskState.ERROR and self.fsm.state in WATCHED:
+        if self.model.auto_error_due(while_busy=True):  # the root failed during this one
             self._schedule_auto_error()
         return self.fsm.state.value
 
@@ -239,10 +268,7 @@ class EnvironmentRuntime:
         metrics.run_number(self.env_id, self.run_number)
 
     def task_counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for e in self.tasks.values():
-            counts[e.state.value] = counts.get(e.state.value, 0) + 1
-        return counts
+        return self.model.task_counts()
 
     def enter(self, state: EnvState) -> None:
         self.later(self._export_state)
@@ -266,8 +292,8 @@ class EnvironmentRuntime:
                 detail={"reason": why},
             )
         )
-        left = self.fsm.state.value
-        self.enter(self.fsm.fire(EnvEvent.GO_ERROR))
+        left = self.model.enter_error()
+        self.enter(self.model.state)
         self.persist_soon()
         self.cleanup = asyncio.ensure_future(self._stop_after_error(left))
 
@@ -304,20 +330,17 @@ class EnvironmentRuntime:
         current.cancel()
         with contextlib.suppress(BaseException):
             await asyncio.wait_for(asyncio.shield(current), CANCEL_WAIT_S)
-        self.busy = None
+        self.model.release()
 
     # -- observed state ---------------------------------------------------------------
     def root_changed(self, state: str, version: int) -> None:
-        """The root role's merged state: from its own report or a transition's reply
-        (both carry its version; an older or repeated one changes nothing)."""
-        if version < self.root_version or (
-            version == self.root_version and state == self.root_state
-        ):
-            return
-        self.root_state, self.root_version = TaskState(state), version
+        """The root role's merged state: from its own report or a transition's reply."""
+        due = self.model.root_changed(state, version)
+        if due is None:
+            return  # older than, or the same as, what the environment holds
         self.role_states[self.workflow.root.path] = state
         self.publish(Event("role", self.env_id, path=self.workflow.root.path, state=state))
-        if self.root_state == TaskState.ERROR and self.fsm.state in WATCHED and not self.busy:
+        if due:
             self._schedule_auto_error()
 
     def _schedule_auto_error(self) -> None:
@@ -327,15 +350,9 @@ class EnvironmentRuntime:
 
     async def _auto_go_error(self) -> None:
         await asyncio.sleep(self.settings.error_grace_s)
-        if self.busy or self.fsm.state not in WATCHED or self.root_state != TaskState.ERROR:
-            return
-        failed = [
-            e.error or e.role_path
-            for e in self.tasks.values()
-            if e.state == TaskState.ERROR and e.critical
-        ]
-        self.last_error = "; ".join(failed) or "root role in ERROR"
-        self.go_error(self.last_error)
+        why = self.model.auto_go_error()  # None: no longer due after the grace period
+        if why is not None:
+            self.go_error(why)
 
     def role_changed(self, path: str, state: str) -> None:
         self.role_states[path] = state
@@ -358,14 +375,9 @@ class EnvironmentRuntime:
     def task_changed(
         self, role_path: str, state: str, version: int, detail: dict[str, Any]
     ) -> None:
-        entry = self.tasks.get(role_path)
-        if entry is None or detail.get("task_id", entry.task_id) != entry.task_id:
-            return  # a task this environment no longer has at that path
-        if version < entry.version:
-            return
-        entry.state, entry.version = TaskState(state), version
-        entry.error = detail.get("error", "") or entry.error
-        entry.pid = detail.get("pid", entry.pid)
+        entry = self.model.task_changed(role_path, state, version, detail)
+        if entry is None:
+            return  # stale: another task at that path now, or an older report
         self.publish(
             Event(
                 "task",
@@ -382,47 +394,23 @@ class EnvironmentRuntime:
 
     def nodes_lost(self, node_id: str, hostname: str) -> list[str]:
         """A node is gone: its tasks are lost; the environment goes to ERROR naming them."""
-        lost = [e for e in self.tasks.values() if e.node_id == node_id and not e.lost]
-        for e in lost:
-            e.lost, e.state, e.version = hostname, TaskState.ERROR, e.version + 1
-            e.error = f"task {e.role_path} ({e.task_id}) lost with node {hostname}"
-            self.publish(Event("task", self.env_id, path=e.role_path, state="ERROR", error=e.error))
-        if not lost:
+        loss = self.model.nodes_lost(node_id, hostname)
+        if loss is None:
             return []
-        update_roles(self, lost)
-        names = ", ".join(e.role_path for e in lost)
-        why = f"node {hostname} lost with {len(lost)} task(s): {names}"
-        if any(e.critical for e in lost):
-            self.last_error = why  # also when a task's own failure got there first
-            if not self.busy and EnvEvent.GO_ERROR in self.fsm.allowed_events():
-                self.go_error(why)
+        for e in loss.lost:
+            self.publish(Event("task", self.env_id, path=e.role_path, state="ERROR", error=e.error))
+        update_roles(self, loss.lost)
+        if loss.go_error:
+            self.go_error(loss.reason)
         self.persist_soon()
-        return [e.task_id for e in lost]
+        return [e.task_id for e in loss.lost]
 
     # -- reads ----------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
-        counts = self.task_counts()
         cleaning = self.cleanup is not None and not self.cleanup.done()
-        return {
-            "env_id": self.env_id,
-            "workflow": self.workflow.workflow,
-            "workflow_ref": self.workflow_ref,
-            "state": self.fsm.state.value,
-            "root_state": self.root_state.value,
-            "busy": self.busy,
-            "cleaning_up": cleaning,
-            "run_number": self.run_number,
-            "created": self.created,
-            "tasks": len(self.tasks),
-            "task_states": counts,
-            "detectors": self.detectors,
-            "user_vars": self.user_vars,
-            "excluded": list(self.excluded),
-            "last_error": self.last_error,
-            "durations": dict(self.durations),
-            "allowed_events": [e.value for e in self.fsm.allowed_events()],
-            "actor_pid": os.getpid(),
-        }
+        return self.model.summary(
+            workflow=self.workflow.workflow, cleaning_up=cleaning, actor_pid=os.getpid()
+        )
 
     def task_table(self) -> list[dict[str, Any]]:
         return [e.describe() for e in sorted(self.tasks.values(), key=lambda e: e.role_path)]
@@ -433,31 +421,30 @@ class EnvironmentRuntime:
         return tree_of(self.workflow.root, self)
 
     def state(self) -> str:
-        return self.fsm.state.value
+        return self.model.state.value
 
     async def destroy(
         self, keep_tasks: bool = False, allow_in_running: bool = False, force: bool = False
     ) -> dict[str, Any]:
         from actors.transitions.destroy import destroy
 
-        if self.busy == "DEPLOY" and self._current is not None:
+        if self.model.busy == "DEPLOY" and self._current is not None:
             await self._cancel_current("destroy")  # a deploy is stopped, what it began ended
-        if self.busy is not None and not force:
-            self._acquire("destroy")  # raises EnvironmentBusy
+        if not force:
+            self.model.refuse_if_busy("destroy")
         await self.wait_cleanup("destroy")
-        self.busy, self.busy_since = "destroy", time.time()
+        self.model.acquire("destroy", force=True)
         try:
             result = await destroy(
                 self, keep_tasks=keep_tasks, allow_in_running=allow_in_running, force=force
             )
         finally:
-            self.busy = None
+            self.model.release()
         if self.store is not None:
             self.store.close()  # the controller deletes the record next; nothing writes it again
         return result
 
 
-WATCHED = (EnvState.CONFIGURED, EnvState.RUNNING)
 CANCEL_WAIT_S = 30.0
 
 
@@ -465,24 +452,12 @@ class Environment(EnvironmentRuntime):
     """The Ray actor: built from its durable record, so a restarted one carries on."""
 
     async def __init__(self, env_id: str, controller: Any, settings: EnvSettings) -> None:  # type: ignore[misc]
-        from actors.envrestore import restore
+        from actors.envrestore import entry_of, restore
 
         store = EnvStore.open(settings.records_uri, env_id)
         rec, workflow = await store.load()
-        EnvironmentRuntime.__init__(
-            self,
-            env_id,
-            workflow,
-            controller,
-            settings,
-            dict(rec.user_vars),
-            list(rec.detectors),
-            store,
-            rec.repo,
-            list(rec.excluded),
-            rec.reclaim,
-            rec.workflow,
-        )
+        model = EnvironmentModel.from_record(rec, entry_of)
+        EnvironmentRuntime.__init__(self, workflow, controller, model, settings, store)
         await restore(self, rec)
 
 

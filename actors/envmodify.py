@@ -16,27 +16,18 @@ from actors.envstore import save_workflow
 from actors.errors import ModifyRefused
 from actors.transitions import modify as m
 from actors.transitions.activity import begin_run, start_activity, stop_activity
-from o2ctl.core.envfsm import EnvEvent, EnvState, TransitionRefused
+from o2ctl.core.envfsm import EnvEvent, EnvState
 from o2ctl.core.events import Event
 
 if TYPE_CHECKING:
     from actors.environment import EnvironmentRuntime
 
-MODIFIABLE = (EnvState.DEPLOYED, EnvState.CONFIGURED, EnvState.RUNNING)
-
 
 async def run_modify(
     env: EnvironmentRuntime, target: m.Target, kill: bool, dry_run: bool, restart_run: bool
 ) -> dict[str, Any]:
-    state = env.fsm.state
-    if state not in MODIFIABLE:
-        allowed = ", ".join(s.value for s in MODIFIABLE)
-        raise TransitionRefused(
-            f"environment {env.env_id}: MODIFY is not allowed in state {state.value} "
-            f"(allowed in {allowed}); state unchanged"
-        )
-    if env.busy is not None:
-        env._acquire("MODIFY")  # raises EnvironmentBusy, naming what runs
+    state = env.model.check_modify()  # TransitionRefused outside DEPLOYED .. RUNNING
+    env.model.refuse_if_busy("MODIFY")  # EnvironmentBusy, naming what runs
     t0 = time.perf_counter()
     result, wanted, blocked = m.plan(env, target)
     if dry_run:
@@ -49,7 +40,7 @@ async def run_modify(
             + "; ".join(blocked)
             + "; give --restart-run to stop the run, change, and start a new one"
         )
-    env._acquire("MODIFY")
+    env.model.acquire("MODIFY")
     env.publish(
         Event("transition", env.env_id, event="MODIFY", status="STARTED", detail=result.to_dict())
     )
@@ -66,15 +57,16 @@ async def run_modify(
         if env.store is not None:
             await asyncio.to_thread(save_workflow, env.store.records, env.env_id, env.workflow)
     except Exception as exc:
-        env.last_error = str(exc)
+        refused = isinstance(exc, ModifyRefused)  # refused: the environment as it was
+        to_error = env.model.failure_needs_go_error("MODIFY", str(exc), refused)
         env.publish(
             Event("transition", env.env_id, event="MODIFY", status="DONE_ERROR", error=str(exc))
         )
-        if not isinstance(exc, ModifyRefused) and EnvEvent.GO_ERROR in env.fsm.allowed_events():
+        if to_error:
             env.go_error("MODIFY failed")
         raise
     finally:
-        env.busy = None
+        env.model.release()
         with contextlib.suppress(Exception):
             await marker
         await env.persist()

@@ -1,18 +1,20 @@
 """Bringing an environment actor back from its durable record, touching no process.
 
-A new environment starts from a record the controller wrote (state STANDBY, no tasks)
-and there is nothing to do. A restarted one (its worker died) finds its state machine's
-state, run, channels and task table in the record; it looks its role and task actors up by
+The environment's model is built from the record (``EnvironmentModel.from_record``). A new
+environment starts from a record the controller wrote (state STANDBY, no tasks) and there
+is nothing more to do. A restarted one (its worker died) finds its state machine's state,
+run, channels and task table in the record; it looks its role and task actors up by
 name (they are detached and survived), asks each task actor for a fresh snapshot (their
 processes are the truth: a task whose actor is gone is marked lost), sends every role its
 children's states again, and decides what to do about a transition it was in the middle of
-(``o2ctl.core.envrecord.resolve_interrupted``): complete it if every task got there, ERROR
+(``EnvironmentModel.interrupted``): complete it if every task got there, ERROR
 naming the laggards otherwise. Never stuck mid-transition, never a process restarted.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import ray
@@ -20,10 +22,10 @@ import ray
 from actors import naming
 from actors.transitions.common import TaskEntry, update_roles
 from actors.transitions.deploy import has_state, spec_for
-from o2ctl.core.envfsm import EnvEvent, EnvironmentFSM, EnvState
-from o2ctl.core.envrecord import EnvRecord, TaskRecord, resolve_interrupted
+from o2ctl.core.envfsm import EnvState
+from o2ctl.core.envrecord import EnvRecord, TaskRecord
+from o2ctl.core.envtasks import task_gone, task_seen, task_silent
 from o2ctl.core.events import Event, EventLog
-from o2ctl.core.states import TaskState
 
 if TYPE_CHECKING:
     from actors.environment import EnvironmentRuntime
@@ -38,44 +40,39 @@ def _actor(name: str) -> Any:
         return None
 
 
+def entry_of(raw: Mapping[str, Any]) -> TaskEntry:
+    """A task table entry from its stored record (its actor and spec are found later)."""
+    return TaskEntry(**TaskRecord.from_record(raw))
+
+
 async def restore(env: EnvironmentRuntime, rec: EnvRecord) -> None:
-    env.fsm = EnvironmentFSM(EnvState(rec.state))
+    """The model came from ``rec`` already (``EnvironmentModel.from_record``); bring back
+    what is the actor's: the event log's place, the run's calls, the actors' handles."""
     env.events = EventLog(start_seq=rec.event_seq)
-    env.run_number, env.run_start_ms = rec.run_number, rec.run_start_ms
     if rec.run_number is not None:  # the calls of the run's end need its number
-        if env.fsm.state is EnvState.RUNNING:
+        if env.model.state is EnvState.RUNNING:
             env.calls.run_began(int(rec.run_number))
         else:
             env.calls.last_run = int(rec.run_number)
-    env.last_error, env.created, env.channels = (
-        rec.last_error,
-        rec.created or env.created,
-        dict(rec.channels),
-    )
     if not rec.tasks and not rec.roles:
         return
     await _roles(env, rec)
-    await _tasks(env, rec)
+    await _tasks(env)
     update_roles(env, env.tasks.values())
     for path in env.roles:
         env.role_restarted(path)
-    outcome = resolve_interrupted(
-        env.env_id,
-        rec.busy,
-        [(e.role_path, e.state, e.critical) for e in env.tasks.values() if e.controlled],
-    )
+    outcome = env.model.interrupted(rec.busy)
     env.publish(
         Event(
             "environment",
             env.env_id,
-            state=env.fsm.state.value,
+            state=env.model.state.value,
             detail={"restored": True, "interrupted": rec.busy},
         )
     )
     if outcome.fire is not None:
         env.enter(env.fsm.fire(outcome.fire))
-    elif outcome.error and EnvEvent.GO_ERROR in env.fsm.allowed_events():
-        env.last_error = outcome.error
+    elif outcome.error:
         env.go_error(outcome.error)
     await env.persist()
 
@@ -91,16 +88,15 @@ async def _roles(env: EnvironmentRuntime, rec: EnvRecord) -> None:
     env.roles = {p: a for p, a in found.items() if a is not None}
 
 
-async def _tasks(env: EnvironmentRuntime, rec: EnvRecord) -> None:
-    entries = [TaskEntry(**TaskRecord.from_record(raw)) for raw in rec.tasks.values()]
+async def _tasks(env: EnvironmentRuntime) -> None:
+    entries = list(env.tasks.values())
     actors = await asyncio.to_thread(lambda: [_actor(e.actor_name) for e in entries])
     for e, actor in zip(entries, actors, strict=True):
         e.actor = actor
         node = env.workflow.root.find(e.role_path)
         e.spec = spec_for(env, node.task, e.task_id, e.host) if node.task is not None else None
-        if actor is None and not e.lost:
-            e.lost, e.state = e.host or "?", TaskState.ERROR
-            e.error = f"task {e.role_path} ({e.task_id}): its actor is gone"
+        if actor is None:
+            task_gone(e)
     live = [e for e in entries if e.actor is not None]
     snaps = await asyncio.gather(
         *(asyncio.wait_for(e.actor.snapshot.remote(), SNAPSHOT_TIMEOUT_S) for e in live),
@@ -108,8 +104,6 @@ async def _tasks(env: EnvironmentRuntime, rec: EnvRecord) -> None:
     )
     for e, snap in zip(live, snaps, strict=True):
         if isinstance(snap, BaseException):
-            e.state, e.error = TaskState.ERROR, f"task {e.role_path} ({e.task_id}): no answer"
-            continue
-        e.state, e.version, e.pid = TaskState(snap["state"]), snap["version"], snap["pid"]
-        e.error = snap["error"] if e.state == TaskState.ERROR else ""
-    env.tasks = {e.role_path: e for e in entries}
+            task_silent(e)
+        else:
+            task_seen(e, snap)

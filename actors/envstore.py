@@ -7,7 +7,7 @@ a moment later. Writes are serialised, so the newest state always lands last. Th
 workflow is kept in a record of its own (kind ``workflows``, pickled: it is our own data,
 written by the controller), since it changes only on create and modify.
 
-The record is built from the live environment by ``record_of``; it holds no handles, only
+The record is the environment model's snapshot (``record_of``); it holds no handles, only
 names, so it can be read back by a restarted actor (``actors.envrestore``).
 """
 
@@ -35,25 +35,9 @@ SOON_S = 0.2
 
 
 def record_of(env: EnvironmentRuntime) -> EnvRecord:
-    return EnvRecord(
-        env_id=env.env_id,
-        workflow=env.workflow_ref,
-        repo=env.repo,
-        user_vars=dict(env.user_vars),
-        excluded=list(env.excluded),
-        detectors=list(env.detectors),
-        reclaim=env.reclaim,
-        created=env.created,
-        state=env.fsm.state.value,
-        busy=env.busy or "",
-        run_number=env.run_number,
-        run_start_ms=env.run_start_ms,
-        last_error=env.last_error,
-        tasks={p: e.record() for p, e in env.tasks.items()},
-        roles={p: naming.role_actor(env.env_id, p) for p in env.roles},
-        channels=dict(env.channels),
-        event_seq=env.events.last_seq,
-    )
+    """The model's snapshot, with the names of the role actors and the event log's place."""
+    roles = {p: naming.role_actor(env.env_id, p) for p in env.roles}
+    return env.model.snapshot(roles=roles, event_seq=env.events.last_seq)
 
 
 def save_workflow(records: RecordStore, env_id: str, workflow: Any) -> None:

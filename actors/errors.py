@@ -6,11 +6,7 @@ they are plain picklable exceptions with a message that says what failed, where 
 
 from __future__ import annotations
 
-from o2ctl.core.errors import ControlError, TransitionRefused
-
-
-class EnvironmentBusy(ControlError):
-    """A transition is already in flight for this environment."""
+from o2ctl.core.errors import ControlError, DetectorBusy, EnvironmentBusy, TransitionRefused
 
 
 class TransitionFailed(ControlError):
@@ -30,11 +26,7 @@ class DeployFailed(ControlError):
     """Tasks could not be placed or started; nothing was left behind."""
 
 
-__all__ = ["ControlError", "TransitionRefused"]
-
-
-class DetectorBusy(ControlError):
-    """A detector is already in another environment."""
+__all__ = ["ControlError", "DetectorBusy", "EnvironmentBusy", "TransitionRefused"]
 
 
 class NotFound(ControlError):

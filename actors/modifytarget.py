@@ -61,11 +61,5 @@ async def new_target(
     excluded = sorted(p for p in {*was, *excluded_now} - set(included_now) if p in known)
     workflow = replace(expanded, root=exclude(expanded.root, excluded))
     detectors = parse_detectors(expanded.variables.get("detectors"))
-    locked = _lock_new(ctrl, env_id, detectors)
+    locked = ctrl.detectors.lock(env_id, detectors)  # refused naming the holder: none locked
     return Target(workflow, variables, excluded, detectors), locked
-
-
-def _lock_new(ctrl: ControllerRuntime, env_id: str, detectors: list[str]) -> list[str]:
-    new = [d for d in detectors if ctrl.detectors.get(d) != env_id]
-    ctrl._lock_detectors(env_id, new)  # refuses, naming the holder, and locks nothing then
-    return new

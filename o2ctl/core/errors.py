@@ -18,3 +18,11 @@ class TransitionRefused(ControlError):
 class InvalidWorkflow(ControlError):
     """The workflow could not be expanded (template, variable or repository error); the
     message is the template error's own, naming file, line and role."""
+
+
+class EnvironmentBusy(ControlError):
+    """A transition is already in flight for this environment."""
+
+
+class DetectorBusy(ControlError):
+    """A detector is already in another environment."""
