@@ -4,7 +4,8 @@ What flows through: transition requests (from the controller, the SDK, the CLI) 
 through ``transition``; one at a time (a second request while one is in flight is refused
 with ``EnvironmentBusy``, never queued); the state machine (``o2ctl.core.envfsm``) is asked
 first, so a refused event changes nothing. The work of each event is in
-``actors/transitions/<event>.py``; it drives the tasks through the role tree (one call to the root role, ``actors/drive.py``). Task actors report
+``actors/transitions/<event>.py``; it drives the tasks through the role tree (one call to
+the root role, ``actors/drive.py``), run by ``actors/envrun.py``. Task actors report
 what their processes do by themselves to ``task_changed``; the environment forwards it to
 the role tree, whose root reports the merged state back through ``root_changed``; an ERROR
 there after CONFIGURE triggers GO_ERROR. Every step and state change goes to the event log,
