@@ -28,32 +28,21 @@ from typing import Any
 
 import ray
 
-from actors import books, naming
-from actors.cluster import NodeCache, pinned, port_is_free
-from actors.environment import EnvironmentActor
-from actors.envstore import ENVIRONMENTS, forget, save_workflow
+from actors import books, envlife, naming
+from actors.cluster import NodeCache, port_is_free
 from actors.errors import (
     AdmissionRefused,
     ControlError,
-    DeployFailed,
-    NotFound,
-    Restarting,
 )
-from actors.expansion import expand_for_controller
 from actors.farm import FarmManager
 from actors.farmnodes import split_settings
 from actors.nodewatch import NodeWatch
 from actors.registry import TaskRegistry
 from actors.transitions.common import EnvSettings
-from actors.transitions.deploy import deployable, deployable_request
 from o2ctl.core.detectorlocks import DetectorLocks
-from o2ctl.core.envrecord import EnvRecord
-from o2ctl.core.errors import InvalidWorkflow
 from o2ctl.core.events import Event, EventLog
 from o2ctl.core.farm import FarmNode
-from o2ctl.core.ids import new_id
 from o2ctl.core.ports import PortAllocator
-from o2ctl.templates.model import parse_detectors
 
 log = logging.getLogger("o2ctl.controller")
 
@@ -133,103 +122,21 @@ class ControllerRuntime:
         request_id: str = "",
         reclaim: bool = False,
     ) -> dict[str, Any]:
-        """DEPLOY + CONFIGURE a new environment; returns its summary once CONFIGURED.
-
-        Admission first: the whole environment must fit the nodes it may use (``reclaim``:
-        async nodes too, reclaimed at DEPLOY), or nothing starts. ``request_id`` tags the
-        environment's first event (with its id), so that a caller following the event log
-        shows the id and the progress before this call returns.
-        """
-        user_vars = {str(k): str(v) for k, v in (user_vars or {}).items()}
-        env_id = new_id()
-        try:
-            expanded = await expand_for_controller(self, workflow, user_vars, env_id)
-        except Exception as exc:
-            raise InvalidWorkflow(str(exc)) from None
-        detectors = parse_detectors(expanded.variables.get("detectors"))
-        self.detectors.lock(env_id, detectors)
-        record = EnvRecord(
-            env_id,
-            workflow,
-            self.repo_uri,
-            user_vars,
-            detectors=detectors,
-            reclaim=reclaim,
-            created=_now(),
-        )
-        try:
-            requests = [deployable_request(s) for s in deployable(expanded.root.tasks())]
-            await self.admit(env_id, requests, reclaim)
-            await asyncio.to_thread(save_workflow, self.records, env_id, expanded)
-            await asyncio.to_thread(self.records.put, ENVIRONMENTS, env_id, record.to_dict())
-        except Exception:
-            self.detectors.release(env_id)
-            raise
-        env = EnvironmentActor.options(
-            name=naming.env_actor(env_id),
-            namespace=naming.NAMESPACE,
-            lifetime="detached",
-            scheduling_strategy=pinned(self._local_node),
-        ).remote(env_id, self._self(), self.settings)
-        self.envs[env_id] = env
-        self.events.append(
-            Event(
-                "environment",
-                env_id,
-                state="STANDBY",
-                detail={
-                    "request_id": request_id,
-                    "workflow": workflow,
-                    "tasks": len(requests),
-                    "warnings": list(expanded.warnings),
-                },
-            )
-        )
-        try:
-            await env.transition.remote("DEPLOY")
-            if auto_configure:
-                await env.transition.remote("CONFIGURE")
-        except Exception:
-            if env_id in self._destroying or env_id not in self.envs:  # it forgets it itself
-                raise DeployFailed(  # whichever ran first in the actor (busy, died, cancelled)
-                    f"creation of environment {env_id} cancelled by destroy"
-                ) from None
-            await self._discard(env_id, env)
-            raise
-        return dict(await env.summary.remote())
-
-    async def _discard(self, env_id: str, env: Any) -> None:
-        with contextlib.suppress(Exception):
-            await env.destroy.remote(force=True)
-        await self._forget(env_id)
+        """DEPLOY + CONFIGURE a new environment; returns its summary once CONFIGURED
+        (admission first; ``actors/envlife.py``)."""
+        return await envlife.create(self, workflow, user_vars, auto_configure, request_id, reclaim)
 
     async def _forget(self, env_id: str) -> None:
-        env = self.envs.pop(env_id, None)
-        self.registry.drop_pending(env_id)  # placed by a deploy that was cancelled meanwhile
-        self.detectors.release(env_id)
-        await asyncio.to_thread(forget, self.records, env_id)
-        if env is not None:
-            with contextlib.suppress(Exception):
-                ray.kill(env)
+        await envlife.forget_env(self, env_id)
 
     def _self(self) -> Any:
         return ray.get_runtime_context().current_actor
 
     def _env(self, env_id: str) -> Any:
-        env = self.envs.get(env_id)
-        if env is None:
-            known = ", ".join(sorted(self.envs)) or "none"
-            raise NotFound(f"no environment {env_id[:80]!r} (known: {known})")
-        return env
+        return envlife.env_of(self, env_id)
 
     async def control_environment(self, env_id: str, event: str) -> str:
-        try:
-            return str(await self._env(env_id).transition.remote(event))
-        except ray.exceptions.RayActorError:
-            raise Restarting(
-                f"environment {env_id}: its actor is restarting after a crash; {event} was not "
-                "confirmed: check its state (`o2ctl env show`) and send it again if needed"
-            ) from None
+        return await envlife.control(self, env_id, event)
 
     async def destroy_environment(
         self,
@@ -238,21 +145,7 @@ class ControllerRuntime:
         allow_in_running: bool = False,
         force: bool = False,
     ) -> dict[str, Any]:
-        env = self._env(env_id)
-        self._destroying.add(env_id)
-        try:
-            for attempt in range(2):  # again if the actor restarts under us: destroy is idempotent
-                try:
-                    result = dict(await env.destroy.remote(keep_tasks, allow_in_running, force))
-                    break
-                except ray.exceptions.RayActorError:
-                    if attempt:
-                        raise Restarting(f"environment {env_id}: its actor keeps failing") from None
-            await self._forget(env_id)
-        finally:
-            self._destroying.discard(env_id)
-        self.events.append(Event("environment", env_id, state="DESTROYED"))
-        return result
+        return await envlife.destroy(self, env_id, keep_tasks, allow_in_running, force)
 
     async def modify_environment(
         self,
@@ -264,27 +157,11 @@ class ControllerRuntime:
         dry_run: bool = False,
         restart_run: bool = False,
     ) -> dict[str, Any]:
-        """Change what environment ``env_id`` should be (variables, excluded role paths) and
-        apply the smallest change to what runs (``actors/transitions/modify.py``)."""
-        from actors.modifytarget import new_target
-
-        env = self._env(env_id)
-        summary = await env.summary.remote()
-        target, locked = await new_target(
-            self, env_id, summary, user_vars or {}, list(exclude or ()), list(include or ())
+        """Change what environment ``env_id`` should be and apply the smallest change to
+        what runs (``actors/transitions/modify.py``)."""
+        return await envlife.modify(
+            self, env_id, user_vars, exclude, include, kill, dry_run, restart_run
         )
-        ok = False
-        try:
-            result = dict(await env.modify.remote(target, kill, dry_run, restart_run))
-            ok = True
-        except ray.exceptions.RayActorError:
-            raise Restarting(f"environment {env_id}: its actor restarted during MODIFY") from None
-        finally:
-            if dry_run or not ok:  # what this modify locked goes back
-                self.detectors.unlock(env_id, locked)
-        if not dry_run:
-            self.detectors.release(env_id, keep=target.detectors)
-        return result
 
     async def list_environments(self) -> list[dict[str, Any]]:
         ids = sorted(self.envs)
@@ -490,12 +367,6 @@ class ControllerRuntime:
             await self.clean_tasks(idle)
         busy = [r for r in on_node() if r.get("env_id")]
         return await self.farm.assign(machine_id, mode, grace_s, busy)
-
-
-def _now() -> float:
-    import time
-
-    return time.time()
 
 
 class Controller(ControllerRuntime):

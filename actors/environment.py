@@ -4,7 +4,8 @@ What flows through: transition requests (from the controller, the SDK, the CLI) 
 through ``transition``; one at a time (a second request while one is in flight is refused
 with ``EnvironmentBusy``, never queued); the state machine (``o2ctl.core.envfsm``) is asked
 first, so a refused event changes nothing. The work of each event is in
-``actors/transitions/<event>.py``; it fans out to task actors directly. Task actors report
+``actors/transitions/<event>.py``; it drives the tasks through the role tree (one call to
+the root role, ``actors/drive.py``), run by ``actors/envrun.py``. Task actors report
 what their processes do by themselves to ``task_changed``; the environment forwards it to
 the role tree, whose root reports the merged state back through ``root_changed``; an ERROR
 there after CONFIGURE triggers GO_ERROR. Every step and state change goes to the event log,
@@ -35,56 +36,22 @@ import contextlib
 import logging
 import os
 import time
-from typing import Any, Generic, TypeVar, cast, overload
+from typing import Any
 
 import ray
 
-from actors import metrics
+from actors import envrun, metrics
 from actors.calls import CallBook
 from actors.envstore import EnvStore
-from actors.errors import EnvironmentBusy, TransitionCancelled, TransitionFailed
-from actors.phases import after_step, before_step, go_error_points
-from actors.transitions import TRANSITIONS
+from actors.errors import EnvironmentBusy, TransitionFailed
+from actors.modelfield import ModelField
 from actors.transitions.common import EnvSettings, TaskEntry, update_roles
-from actors.transitions.simple import stop_running
 from o2ctl.core.envfsm import EnvEvent, EnvironmentFSM, EnvState
 from o2ctl.core.envmodel import EnvironmentModel
 from o2ctl.core.events import Event, EventLog
 
 log = logging.getLogger("o2ctl.environment")
 CLEANUP_WAIT_S = 60.0
-
-
-V = TypeVar("V")
-
-
-class ModelField(Generic[V]):
-    """An attribute of the environment that is its model's: the transitions read and set
-    ``env.tasks``, ``env.run_number``, ... as before, and the model holds them."""
-
-    def __init__(self, of_target: bool = False) -> None:
-        self.of_target = of_target
-        self.name = ""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    @overload
-    def __get__(self, env: None, owner: type | None = None) -> ModelField[V]: ...
-    @overload
-    def __get__(self, env: EnvironmentRuntime, owner: type | None = None) -> V: ...
-    def __get__(
-        self, env: EnvironmentRuntime | None, owner: type | None = None
-    ) -> V | ModelField[V]:
-        if env is None:
-            return self
-        return cast(V, getattr(self._home(env), self.name))
-
-    def __set__(self, env: EnvironmentRuntime, value: V) -> None:
-        setattr(self._home(env), self.name, value)
-
-    def _home(self, env: EnvironmentRuntime) -> Any:
-        return env.model.target if self.of_target else env.model
 
 
 class EnvironmentRuntime:
@@ -210,41 +177,7 @@ class EnvironmentRuntime:
             await self.persist()
 
     async def _run(self, ev: EnvEvent, **kwargs: Any) -> str:
-        self.publish(Event("transition", self.env_id, event=ev.value, status="STARTED"))
-        t0 = time.perf_counter()
-        before = self.fsm.state.value
-        try:
-            await before_step(self, ev, before)  # hooks and calls: actors/phases.py
-            await TRANSITIONS[ev](self, **kwargs)
-            await after_step(self, ev, lambda: self.enter(self.fsm.fire(ev)))
-        except Exception as exc:
-            cancelled = isinstance(exc, TransitionCancelled)  # cancelled: state as it was
-            to_error = self.model.failure_needs_go_error(ev, str(exc), cancelled)
-            self.later(metrics.transition, ev.value, time.perf_counter() - t0, False)
-            self.publish(
-                Event(
-                    "transition", self.env_id, event=ev.value, status="DONE_ERROR", error=str(exc)
-                )
-            )
-            if to_error:
-                self.go_error(f"{ev.value} failed")
-            raise
-        took = time.perf_counter() - t0
-        self.model.transition_done(ev, took)
-        self.later(metrics.transition, ev.value, took, True)
-        self.publish(
-            Event(
-                "transition",
-                self.env_id,
-                event=ev.value,
-                status="DONE_OK",
-                state=self.fsm.state.value,
-                detail={"duration_s": took},
-            )
-        )
-        if self.model.auto_error_due(while_busy=True):  # the root failed during this one
-            self._schedule_auto_error()
-        return self.fsm.state.value
+        return await envrun.run(self, ev, **kwargs)
 
     def role_version(self) -> int:
         self._role_version += 1
@@ -295,23 +228,7 @@ class EnvironmentRuntime:
         left = self.model.enter_error()
         self.enter(self.model.state)
         self.persist_soon()
-        self.cleanup = asyncio.ensure_future(self._stop_after_error(left))
-
-    async def _stop_after_error(self, left: str) -> None:
-        await go_error_points(self, left, "before")
-        with contextlib.suppress(Exception):
-            await stop_running(self)
-        await go_error_points(self, left, "after")
-        self.publish(
-            Event(
-                "transition",
-                self.env_id,
-                event="GO_ERROR",
-                status="DONE_OK",
-                state=self.fsm.state.value,
-            )
-        )
-        self.persist_soon()
+        self.cleanup = asyncio.ensure_future(envrun.stop_after_error(self, left))
 
     async def modify(
         self, target: Any, kill: bool = False, dry_run: bool = False, restart_run: bool = False
@@ -341,9 +258,9 @@ class EnvironmentRuntime:
         self.role_states[self.workflow.root.path] = state
         self.publish(Event("role", self.env_id, path=self.workflow.root.path, state=state))
         if due:
-            self._schedule_auto_error()
+            self.schedule_auto_error()
 
-    def _schedule_auto_error(self) -> None:
+    def schedule_auto_error(self) -> None:
         if self._auto_error is not None and not self._auto_error.done():
             return
         self._auto_error = asyncio.ensure_future(self._auto_go_error())

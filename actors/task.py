@@ -28,11 +28,9 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import socket
-import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 import ray
@@ -41,64 +39,14 @@ from actors import launchrec
 from actors.cluster import port_is_free
 from actors.errors import PortTaken
 from actors.naming import process_owner
+from actors.taskadopt import readopt
+from actors.taskproc import LaunchRequest, describe_exit, tail, tool_path
 from o2ctl.core.occevents import OccEvent, UnknownOccEvent, parse_occ_event
 from o2ctl.core.states import TaskState, task_state
 from occ import processes
 from occ.client import OccError, make_controller
 
 log = logging.getLogger("o2ctl.task")
-LOG_TAIL_BYTES = 600
-EPOCH = 1_000_000  # versions of a re-adopted task start above those of its earlier actors
-
-
-@dataclass(frozen=True)
-class LaunchRequest:
-    task_id: str
-    task_class: str
-    role_path: str
-    env_id: str
-    control_mode: str
-    argv: tuple[str, ...]
-    env: dict[str, str]
-    flavour: str
-    controlled: bool
-    control_port: int | None
-    log_path: str
-    host: str
-    start_timeout_s: float = 30.0
-    critical: bool = True
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> LaunchRequest:
-        return cls(**{**raw, "argv": tuple(raw["argv"])})
-
-
-def _tail(path: str) -> str:
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - LOG_TAIL_BYTES))
-            text = f.read().decode(errors="replace").strip()
-    except OSError:
-        return ""
-    return text.splitlines()[-1] if text else ""
-
-
-def _tool_path(path: str) -> str:
-    """PATH with the control system's own bin directory first (its devices live there)."""
-    own = os.path.dirname(sys.executable)
-    return path if path.split(os.pathsep)[0] == own else os.pathsep.join([own, path])
-
-
-def describe_exit(rc: int | None) -> str:
-    if rc is None:
-        return "exited (exit code unknown: adopted after its actor restarted)"
-    if rc < 0:
-        try:
-            return f"killed by {signal.Signals(-rc).name}"
-        except ValueError:
-            return f"killed by signal {-rc}"
-    return f"exited with code {rc}"
 
 
 class TaskRuntime:
@@ -240,7 +188,7 @@ class TaskRuntime:
                 f"{self._who()}: control port {req.control_port} is already in use on {self.host}",
             )
         os.makedirs(os.path.dirname(req.log_path), exist_ok=True)
-        env = {**req.env, "PATH": _tool_path(req.env.get("PATH", os.environ.get("PATH", "")))}
+        env = {**req.env, "PATH": tool_path(req.env.get("PATH", os.environ.get("PATH", "")))}
         self._spawning = True  # a terminate arriving now waits for the pid, then ends it
         try:
             self._proc = await processes.spawn(
@@ -315,56 +263,16 @@ class TaskRuntime:
             died.cancel()
             return str(ready.result())
         ready.cancel()
-        tail = _tail(self.req.log_path) if self.req else ""
+        last = tail(self.req.log_path) if self.req else ""
         raise RuntimeError(
             f"process {describe_exit(died.result())} before answering"
-            + (f"; its log ends: {tail}" if tail else "")
+            + (f"; its log ends: {last}" if last else "")
         )
 
     # -- re-adoption after a restart --------------------------------------------------
     async def adopt(self) -> bool:
         """Find this task's process again from its launch record; False if there is none."""
-        rec = await asyncio.to_thread(launchrec.read, self.state_dir, self.task_id)
-        if rec is None:
-            return False
-        self.req = LaunchRequest.from_dict(rec.request)
-        self.env_id, self.role_path, self.env_actor = rec.env_id, rec.role_path, rec.env_actor
-        self.epoch = rec.epoch + 1
-        self.version = self.epoch * EPOCH
-        self.pid, self.started = rec.pid, rec.started
-        if self.env_actor:
-            await self._find_env(attempts=4)
-        if not launchrec.is_same_process(rec.pid, rec.started):
-            self.exited = True
-            msg = (
-                f"{self._who()}: process (pid {rec.pid}) is gone: it ended while its actor was down"
-            )
-            await asyncio.to_thread(launchrec.remove, self.state_dir, self.task_id)
-            self._set(TaskState.ERROR, msg, report=True)
-            return True
-        await self._save_record()
-        self._bg.append(asyncio.create_task(self._watch_exit()))
-        if not self.req.controlled:
-            self._set(TaskState.RUNNING, report=True)
-            return True
-        self._ctl = self._controller(self.req)
-        try:
-            now = task_state(await self._ctl.get_state(5.0))
-            self._check_owner()
-        except PortTaken as exc:
-            await self._drop_control()
-            self._set(TaskState.ERROR, str(exc), report=True)
-            return True
-        except Exception as exc:
-            self._set(
-                TaskState.ERROR,
-                f"{self._who()}: adopted process does not answer: {exc}",
-                report=True,
-            )
-            return True
-        self._set(now, report=True)
-        self._bg.append(asyncio.create_task(self._watch_process()))
-        return True
+        return await readopt(self)
 
     # -- watching -------------------------------------------------------------------
     async def _watch_exit(self) -> None:
@@ -383,8 +291,8 @@ class TaskRuntime:
         if self._exiting or (self.req is not None and not self.req.controlled and rc == 0):
             self._set(TaskState.DONE, report=not self._exiting)
             return
-        tail = _tail(self.req.log_path) if self.req else ""
-        msg = f"{self._who()}: process {describe_exit(rc)}" + (f"; log: {tail}" if tail else "")
+        last = tail(self.req.log_path) if self.req else ""
+        msg = f"{self._who()}: process {describe_exit(rc)}" + (f"; log: {last}" if last else "")
         self._set(TaskState.ERROR, msg, report=True)
 
     async def _watch_process(self) -> None:

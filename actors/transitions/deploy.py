@@ -28,7 +28,8 @@ from actors.cluster import pinned
 from actors.errors import DeployFailed, PortTaken
 from actors.reasons import reason, unwrap
 from actors.role import RoleActor
-from actors.task import LaunchRequest, TaskActor
+from actors.task import TaskActor
+from actors.taskproc import LaunchRequest
 from actors.transitions.common import TaskEntry, update_roles
 from actors.transitions.deployprogress import DeployProgress
 from o2ctl.core.events import Event

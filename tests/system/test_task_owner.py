@@ -26,7 +26,8 @@ import pytest
 from actors import launchrec
 from actors.errors import PortTaken
 from actors.naming import process_owner
-from actors.task import LaunchRequest, TaskRuntime
+from actors.task import TaskRuntime
+from actors.taskproc import LaunchRequest
 from o2ctl.core.launch import plan_launch
 from o2ctl.core.states import TaskState
 from o2ctl.demo import PIPELINE

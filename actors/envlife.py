@@ -1,0 +1,201 @@
+"""The controller's side of an environment's life: create, control, modify, destroy.
+
+What flows through: a create expands the workflow (in a worker), locks the detectors,
+runs admission, writes the environment's record and its workflow (durable before anything
+starts), creates the environment actor and sends it DEPLOY and CONFIGURE; on any failure
+the environment is destroyed (forced), its detectors released, and the caller gets one
+error naming what failed. Control and destroy forward to the environment actor and say
+"restarting" when it crashed under the call; modify builds the new target
+(``actors/modifytarget.py``) and keeps the detector locks in step with it. Each is a
+function of the controller's runtime, so that its actor methods stay one line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import TYPE_CHECKING, Any
+
+import ray
+
+from actors import naming
+from actors.cluster import pinned
+from actors.environment import EnvironmentActor
+from actors.envstore import ENVIRONMENTS, forget, save_workflow
+from actors.errors import DeployFailed, NotFound, Restarting
+from actors.expansion import expand_for_controller
+from actors.transitions.deploy import deployable, deployable_request
+from o2ctl.core.envrecord import EnvRecord
+from o2ctl.core.errors import InvalidWorkflow
+from o2ctl.core.events import Event
+from o2ctl.core.ids import new_id
+from o2ctl.templates.model import parse_detectors
+
+if TYPE_CHECKING:
+    from actors.controller import ControllerRuntime
+
+
+async def create(
+    ctrl: ControllerRuntime,
+    workflow: str,
+    user_vars: dict[str, str] | None = None,
+    auto_configure: bool = True,
+    request_id: str = "",
+    reclaim: bool = False,
+) -> dict[str, Any]:
+    """DEPLOY + CONFIGURE a new environment; returns its summary once CONFIGURED.
+
+    Admission first: the whole environment must fit the nodes it may use (``reclaim``:
+    async nodes too, reclaimed at DEPLOY), or nothing starts. ``request_id`` tags the
+    environment's first event (with its id), so that a caller following the event log
+    shows the id and the progress before this call returns.
+    """
+    user_vars = {str(k): str(v) for k, v in (user_vars or {}).items()}
+    env_id = new_id()
+    try:
+        expanded = await expand_for_controller(ctrl, workflow, user_vars, env_id)
+    except Exception as exc:
+        raise InvalidWorkflow(str(exc)) from None
+    detectors = parse_detectors(expanded.variables.get("detectors"))
+    ctrl.detectors.lock(env_id, detectors)
+    record = EnvRecord(
+        env_id,
+        workflow,
+        ctrl.repo_uri,
+        user_vars,
+        detectors=detectors,
+        reclaim=reclaim,
+        created=time.time(),
+    )
+    try:
+        requests = [deployable_request(s) for s in deployable(expanded.root.tasks())]
+        await ctrl.admit(env_id, requests, reclaim)
+        await asyncio.to_thread(save_workflow, ctrl.records, env_id, expanded)
+        await asyncio.to_thread(ctrl.records.put, ENVIRONMENTS, env_id, record.to_dict())
+    except Exception:
+        ctrl.detectors.release(env_id)
+        raise
+    env = EnvironmentActor.options(
+        name=naming.env_actor(env_id),
+        namespace=naming.NAMESPACE,
+        lifetime="detached",
+        scheduling_strategy=pinned(ctrl._local_node),
+    ).remote(env_id, ctrl._self(), ctrl.settings)
+    ctrl.envs[env_id] = env
+    ctrl.events.append(
+        Event(
+            "environment",
+            env_id,
+            state="STANDBY",
+            detail={
+                "request_id": request_id,
+                "workflow": workflow,
+                "tasks": len(requests),
+                "warnings": list(expanded.warnings),
+            },
+        )
+    )
+    try:
+        await env.transition.remote("DEPLOY")
+        if auto_configure:
+            await env.transition.remote("CONFIGURE")
+    except Exception:
+        if env_id in ctrl._destroying or env_id not in ctrl.envs:  # it forgets it itself
+            raise DeployFailed(  # whichever ran first in the actor (busy, died, cancelled)
+                f"creation of environment {env_id} cancelled by destroy"
+            ) from None
+        await discard(ctrl, env_id, env)
+        raise
+    return dict(await env.summary.remote())
+
+
+async def discard(ctrl: ControllerRuntime, env_id: str, env: Any) -> None:
+    with contextlib.suppress(Exception):
+        await env.destroy.remote(force=True)
+    await forget_env(ctrl, env_id)
+
+
+async def forget_env(ctrl: ControllerRuntime, env_id: str) -> None:
+    env = ctrl.envs.pop(env_id, None)
+    ctrl.registry.drop_pending(env_id)  # placed by a deploy that was cancelled meanwhile
+    ctrl.detectors.release(env_id)
+    await asyncio.to_thread(forget, ctrl.records, env_id)
+    if env is not None:
+        with contextlib.suppress(Exception):
+            ray.kill(env)
+
+
+def env_of(ctrl: ControllerRuntime, env_id: str) -> Any:
+    env = ctrl.envs.get(env_id)
+    if env is None:
+        known = ", ".join(sorted(ctrl.envs)) or "none"
+        raise NotFound(f"no environment {env_id[:80]!r} (known: {known})")
+    return env
+
+
+async def control(ctrl: ControllerRuntime, env_id: str, event: str) -> str:
+    try:
+        return str(await env_of(ctrl, env_id).transition.remote(event))
+    except ray.exceptions.RayActorError:
+        raise Restarting(
+            f"environment {env_id}: its actor is restarting after a crash; {event} was not "
+            "confirmed: check its state (`o2ctl env show`) and send it again if needed"
+        ) from None
+
+
+async def destroy(
+    ctrl: ControllerRuntime,
+    env_id: str,
+    keep_tasks: bool = False,
+    allow_in_running: bool = False,
+    force: bool = False,
+) -> dict[str, Any]:
+    env = env_of(ctrl, env_id)
+    ctrl._destroying.add(env_id)
+    try:
+        for attempt in range(2):  # again if the actor restarts under us: destroy is idempotent
+            try:
+                result = dict(await env.destroy.remote(keep_tasks, allow_in_running, force))
+                break
+            except ray.exceptions.RayActorError:
+                if attempt:
+                    raise Restarting(f"environment {env_id}: its actor keeps failing") from None
+        await forget_env(ctrl, env_id)
+    finally:
+        ctrl._destroying.discard(env_id)
+    ctrl.events.append(Event("environment", env_id, state="DESTROYED"))
+    return result
+
+
+async def modify(
+    ctrl: ControllerRuntime,
+    env_id: str,
+    user_vars: dict[str, str] | None = None,
+    exclude: list[str] | None = None,
+    include: list[str] | None = None,
+    kill: bool = False,
+    dry_run: bool = False,
+    restart_run: bool = False,
+) -> dict[str, Any]:
+    """Change what environment ``env_id`` should be (variables, excluded role paths) and
+    apply the smallest change to what runs (``actors/transitions/modify.py``)."""
+    from actors.modifytarget import new_target
+
+    env = env_of(ctrl, env_id)
+    summary = await env.summary.remote()
+    target, locked = await new_target(
+        ctrl, env_id, summary, user_vars or {}, list(exclude or ()), list(include or ())
+    )
+    ok = False
+    try:
+        result = dict(await env.modify.remote(target, kill, dry_run, restart_run))
+        ok = True
+    except ray.exceptions.RayActorError:
+        raise Restarting(f"environment {env_id}: its actor restarted during MODIFY") from None
+    finally:
+        if dry_run or not ok:  # what this modify locked goes back
+            ctrl.detectors.unlock(env_id, locked)
+    if not dry_run:
+        ctrl.detectors.release(env_id, keep=target.detectors)
+    return result

@@ -1,0 +1,85 @@
+"""How one environment transition runs, and GO_ERROR's clean-up after it.
+
+What flows through: the environment actor hands ``run`` an event the state machine
+accepted and the one-operation lock taken; ``run`` publishes its steps, runs the hook
+points and calls before (``actors/phases.py``), the transition's own module
+(``actors/transitions``), fires the state machine between the calls after, and reports
+DONE_OK or DONE_ERROR. Whether a failure takes the environment to ERROR is the model's
+rule (``EnvironmentModel.failure_needs_go_error``); the stopping that follows ERROR runs
+in the background (``stop_after_error``) so the operator sees ERROR at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import TYPE_CHECKING, Any
+
+from actors import metrics
+from actors.errors import TransitionCancelled
+from actors.phases import after_step, before_step, go_error_points
+from actors.transitions import TRANSITIONS
+from actors.transitions.simple import stop_running
+from o2ctl.core.envfsm import EnvEvent
+from o2ctl.core.events import Event
+
+if TYPE_CHECKING:
+    from actors.environment import EnvironmentRuntime
+
+
+async def run(env: EnvironmentRuntime, ev: EnvEvent, **kwargs: Any) -> str:
+    """One transition's steps: STARTED, the hooks and calls before, the transition's own
+    work, the state machine fired between the calls after, DONE_OK or DONE_ERROR (and
+    GO_ERROR when the model says the failure needs it)."""
+    env.publish(Event("transition", env.env_id, event=ev.value, status="STARTED"))
+    t0 = time.perf_counter()
+    before = env.fsm.state.value
+    try:
+        await before_step(env, ev, before)  # hooks and calls: actors/phases.py
+        await TRANSITIONS[ev](env, **kwargs)
+        await after_step(env, ev, lambda: env.enter(env.fsm.fire(ev)))
+    except Exception as exc:
+        cancelled = isinstance(exc, TransitionCancelled)  # cancelled: state as it was
+        to_error = env.model.failure_needs_go_error(ev, str(exc), cancelled)
+        env.later(metrics.transition, ev.value, time.perf_counter() - t0, False)
+        env.publish(
+            Event("transition", env.env_id, event=ev.value, status="DONE_ERROR", error=str(exc))
+        )
+        if to_error:
+            env.go_error(f"{ev.value} failed")
+        raise
+    took = time.perf_counter() - t0
+    env.model.transition_done(ev, took)
+    env.later(metrics.transition, ev.value, took, True)
+    env.publish(
+        Event(
+            "transition",
+            env.env_id,
+            event=ev.value,
+            status="DONE_OK",
+            state=env.fsm.state.value,
+            detail={"duration_s": took},
+        )
+    )
+    if env.model.auto_error_due(while_busy=True):  # the root failed during this one
+        env.schedule_auto_error()
+    return env.fsm.state.value
+
+
+async def stop_after_error(env: EnvironmentRuntime, left: str) -> None:
+    """GO_ERROR's clean-up, after ERROR is entered: what still runs is stopped (failures
+    ignored), with the hook points of the state it left."""
+    await go_error_points(env, left, "before")
+    with contextlib.suppress(Exception):
+        await stop_running(env)
+    await go_error_points(env, left, "after")
+    env.publish(
+        Event(
+            "transition",
+            env.env_id,
+            event="GO_ERROR",
+            status="DONE_OK",
+            state=env.fsm.state.value,
+        )
+    )
+    env.persist_soon()
