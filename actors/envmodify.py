@@ -31,7 +31,9 @@ async def run_modify(
     t0 = time.perf_counter()
     result, wanted, blocked = m.plan(env, target)
     if dry_run:
-        return {**m.summary(result, time.perf_counter() - t0, blocked), "dry_run": True}
+        refusal = await m.admission_of(env, result, wanted)  # what a real one would meet
+        out = {**m.summary(result, time.perf_counter() - t0, blocked), "dry_run": True}
+        return {**out, "refused": refusal} if refusal else out
     new_run = restart_run and state == EnvState.RUNNING
     if blocked and state == EnvState.RUNNING and not restart_run:
         raise ModifyRefused(
@@ -67,6 +69,8 @@ async def run_modify(
         raise
     finally:
         env.model.release()
+        if env.model.auto_error_due():  # a task failed while this ran: as after a transition
+            env.schedule_auto_error()
         with contextlib.suppress(Exception):
             await marker
         await env.persist()

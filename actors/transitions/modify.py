@@ -32,7 +32,8 @@ import ray
 
 from actors import naming
 from actors.cluster import pinned
-from actors.errors import ModifyRefused
+from actors.errors import AdmissionRefused, ModifyRefused
+from actors.reasons import reason, unwrap
 from actors.role import RoleActor
 from actors.transitions.activity import run_args
 from actors.transitions.common import TaskEntry, fan_out, raise_if_failed, update_roles
@@ -47,6 +48,7 @@ from actors.transitions.deploy import (
 )
 from o2ctl.core.envfsm import EnvState
 from o2ctl.core.occevents import OccEvent
+from o2ctl.core.placement import PlacementError
 from o2ctl.core.reconcile import Plan, TaskConfig, blocked_while_running, diff
 from o2ctl.core.states import TaskState
 
@@ -147,9 +149,14 @@ async def _add(
     if not result.added:
         return []
     specs = [wanted[p] for p in result.added]
-    placements = await env.controller.place.remote(
-        env.env_id, [deployable_request(s) for s in specs], env.reclaim
-    )
+    try:  # the first step: refused here, nothing has changed
+        placements = await env.controller.place.remote(
+            env.env_id, [deployable_request(s) for s in specs], env.reclaim
+        )
+    except Exception as exc:
+        if isinstance(unwrap(exc), AdmissionRefused | PlacementError):
+            raise ModifyRefused(_refusal(env, exc)) from None
+        raise
     got = await asyncio.gather(
         *(start_task(env, s, p) for s, p in zip(specs, placements, strict=True)),
         return_exceptions=True,
@@ -328,6 +335,24 @@ async def reconcile_roles(env: EnvironmentRuntime) -> None:
                 scheduling_strategy=pinned(env.settings.control_node_id),
             ).remote(env.env_id, path, kids, parent, parent is env.self_handle, env.self_handle)
         env.role_children[path] = kids
+
+
+def _refusal(env: EnvironmentRuntime, exc: BaseException) -> str:
+    return f"modify of environment {env.env_id} refused, nothing changed: {reason(exc)}"
+
+
+async def admission_of(env: EnvironmentRuntime, result: Plan, wanted: dict[str, Any]) -> str:
+    """What admission says of the tasks a modify would add ("" when they fit)."""
+    if not result.added:
+        return ""
+    requests = [deployable_request(wanted[p]) for p in result.added]
+    try:
+        await env.controller.admit.remote(env.env_id, requests, env.reclaim)
+    except Exception as exc:
+        if isinstance(unwrap(exc), AdmissionRefused | PlacementError):
+            return _refusal(env, exc)
+        raise
+    return ""
 
 
 def summary(result: Plan, took: float, blocked: list[str]) -> dict[str, Any]:

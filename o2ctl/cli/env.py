@@ -293,6 +293,8 @@ def diff_text(env_id: str, d: dict[str, Any]) -> str:
     lines += [f"  ! {p}: restarted ({why})" for p, why in d["restarted"].items()]
     lines.append(f"  {d['untouched']} task(s) untouched")
     lines += [f"  blocked while RUNNING: {b}" for b in d.get("blocked_while_running", [])]
+    if d.get("refused"):
+        lines.append(f"  would be refused: {d['refused']}")
     if d.get("run_number") is not None:
         lines.append(f"  new run {d['run_number']}")
     return "\n".join(lines)
