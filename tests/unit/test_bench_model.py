@@ -124,18 +124,30 @@ def test_a_measure_not_available_is_a_row_that_says_why() -> None:
     assert row.startswith("| modify add k | 10 | — |") and "no modify yet" in row
 
 
-def test_each_transition_is_judged_against_its_three_floors() -> None:
+def test_each_transition_is_judged_against_its_four_floors() -> None:
     notes = {
         "grpc_floor": 100.0,
         "grpc_idle_floor": 150.0,
         "grpc_ratio": 4.0,
         "grpc_idle_ratio": 400 / 150,
         "grpc_limit": 3.0,
+        "design_floor": 320.0,
+        "design_ratio": 400 / 320,
+        "design_limit": 1.2,
+        "env_ms": 390.0,
     }
     f = Figure("CONFIGURE", 100, "ms", [400.0], floor=200.0, limit=1.5, notes=notes)
     row = floors_table([f]).splitlines()[2]
-    assert "| 400 ms | 200 ms | 100 ms | 150 ms |" in row
-    assert "2.00x ✘ (≤ 1.5)" in row and "4.00x ✘ (≤ 3)" in row and "2.67x |" in row
+    assert "| 400 ms | 320 ms | 200 ms | 100 ms | 150 ms |" in row
+    assert "1.25x ✘ (≤ 1.2) | 2.00x ✘ (≤ 1.5)" in row and "4.00x ✘ (≤ 3)" in row
+    assert "2.67x |" in row
+    assert "design floor 320 ms, x1.25 of it; gRPC floor 100 ms" in table([f])
+    f.notes["design_floor"] = 380.0
+    f.notes["design_ratio"] = 400 / 380
+    assert "1.05x ✔ | 2.00x ✘" in floors_table([f])
+    # a run without the design floor (an older JSON) still renders, with a dash
+    old = Figure("RESET", 10, "ms", [40.0], floor=20.0, notes={"grpc_floor": 10.0})
+    assert floors_table([old]).splitlines()[2].startswith("| RESET | 10 | 40.0 ms | — | 20.0 ms")
 
 
 def test_the_readme_sections_are_replaced_between_their_markers_only(tmp_path: Path) -> None:
