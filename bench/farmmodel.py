@@ -143,30 +143,33 @@ def costs_from(doc: dict[str, Any], event: str = EVENT, n: int | None = None) ->
     )
 
 
-def fit_linear(rows: Sequence[Sequence[float]], ys: Sequence[float]) -> list[float]:
+def fit_linear(
+    rows: Sequence[Sequence[float]], ys: Sequence[float], drop: Sequence[int] = ()
+) -> list[float]:
     """Least-squares coefficients of ``y = Σ c_i·x_i`` (the first x of each row is 1: the
-    intercept). Regressors the points cannot tell apart are dropped from the end (their
-    coefficient 0): two layouts with the same tasks say nothing of a per-task cost. A
-    negative coefficient (noise: CPU is read in 10 ms ticks) is taken as 0 and the others
-    fitted again."""
+    intercept). Regressors the points cannot tell apart are dropped (their coefficient 0)
+    in the order ``drop`` gives, by default from the last: two layouts with the same tasks
+    say nothing of a per-task cost. A negative coefficient other than the intercept (noise:
+    CPU is read in 10 ms ticks) is taken as 0 and the others fitted again."""
     import numpy as np
 
     width = len(rows[0]) if rows else 0
     out = [0.0] * width
     keep = list(range(width))
+    order = [*drop, *reversed(range(width))]
     while keep:
         x = np.array([[r[i] for i in keep] for r in rows], dtype=float)
         y = np.array(ys, dtype=float)
         if len(rows) >= len(keep) and np.linalg.matrix_rank(x) == len(keep):
             coef = np.linalg.lstsq(x, y, rcond=None)[0]
-            negative = [i for i, c in zip(keep, coef, strict=True) if c < 0 and i != keep[0]]
+            negative = [i for i, c in zip(keep, coef, strict=True) if c < 0 and i != 0]
             if not negative:
                 for i, c in zip(keep, coef, strict=True):
                     out[i] = max(float(c), 0.0)
                 return out
             keep.remove(negative[-1])
         else:
-            keep.pop()
+            keep.remove(next(i for i in order if i in keep))
     return out
 
 
@@ -212,8 +215,10 @@ def tree_from(rows: list[dict[str, Any]], event: str = EVENT) -> Tree:
     ) or [0.0, 0.0, 0.0]
     points = [p for r in rows for p in _node_roles(r, event)]
     per_node = fit_linear([(1.0, k) for k, _ in points], [y for _, y in points]) or [0.0, 0.0]
-    actors = fit_linear(
-        [(1.0, r["tasks"], _shards(r["nodes"])) for r in rows], [r["actors"] for r in rows]
+    actors = fit_linear(  # one actor per task is what cannot be dropped
+        [(1.0, r["tasks"], _shards(r["nodes"])) for r in rows],
+        [r["actors"] for r in rows],
+        drop=(2, 0),
     )
     return Tree(
         env_call_ms=env[0],

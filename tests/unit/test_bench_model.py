@@ -117,6 +117,10 @@ def test_fit_recovers_linear_costs_and_drops_what_the_points_cannot_tell() -> No
     # a negative per-unit cost is noise: taken as 0, the rest fitted again
     assert fit_linear([(1.0, 10.0), (1.0, 20.0)], [12.0, 10.0]) == pytest.approx([11.0, 0.0])
     assert fit_linear([], []) == []
+    # the Ray actors of two layouts of 4 tasks: keep the per-task actor, drop the rest
+    assert fit_linear([(1.0, 4, 0), (1.0, 4, 2)], [6.0, 8.0], drop=(2, 0)) == pytest.approx(
+        [0.0, 1.75, 0.0]
+    )
 
 
 def _layout(label: str, nodes: int, per: int, env: float, head: float, node_ms: float) -> dict:
