@@ -88,6 +88,7 @@ class Device:
     process: asyncio.subprocess.Process
     controller: ProcessController
     configure_args: dict[str, str] = field(default_factory=dict)
+    flavour: str = "protobuf"  # the OCC wire flavour its controller speaks
 
 
 @dataclass
@@ -105,12 +106,7 @@ class DeviceSet:
     async def transition(self, event: str, run_number: int) -> float:
         """One environment transition sent to every device at once; its wall time."""
         occ = OCC_EVENT[event]
-        run = {
-            "run_number": str(run_number),
-            "runNumber": str(run_number),
-            "run_type": "PHYSICS",
-            "run_start_time_ms": str(int(time.time() * 1000)),
-        }
+        run = run_args(run_number)
         t0 = time.perf_counter()
         states = await asyncio.gather(
             *(
@@ -128,9 +124,7 @@ class DeviceSet:
 
     @staticmethod
     def _args(d: Device, occ: OccEvent, run: dict[str, str]) -> dict[str, str]:
-        if occ is OccEvent.CONFIGURE:
-            return d.configure_args
-        return run if occ in (OccEvent.START, OccEvent.STOP) else {}
+        return args_of(occ, d.configure_args, run)
 
     def uss_mb(self) -> list[float]:
         return [psutil.Process(pid).memory_full_info().uss / 2**20 for pid in self.pids]
@@ -141,6 +135,24 @@ class DeviceSet:
             *(processes.terminate(d.process.pid, 2.0, process=d.process) for d in self.devices),
             return_exceptions=True,
         )
+
+
+def run_args(run_number: int) -> dict[str, str]:
+    """The arguments of START and STOP for run ``run_number``, as the environment sends them."""
+    return {
+        "run_number": str(run_number),
+        "runNumber": str(run_number),
+        "run_type": "PHYSICS",
+        "run_start_time_ms": str(int(time.time() * 1000)),
+    }
+
+
+def args_of(occ: OccEvent, configure: dict[str, str], run: dict[str, str]) -> dict[str, str]:
+    """What one device is sent with ``occ``: its own CONFIGURE arguments, the run's for
+    START and STOP, nothing else."""
+    if occ is OccEvent.CONFIGURE:
+        return configure
+    return run if occ in (OccEvent.START, OccEvent.STOP) else {}
 
 
 async def _spawn(spec: Any, task_id: str, port: int, log_dir: str) -> Device:
@@ -168,7 +180,7 @@ async def _spawn(spec: Any, task_id: str, port: int, log_dir: str) -> Device:
     ctl = make_controller(
         "fairmq", f"127.0.0.1:{port}", name=f"{spec.role_path} ({task_id})", flavour=plan.flavour
     )
-    return Device(spec, task_id, port, proc, ctl)
+    return Device(spec, task_id, port, proc, ctl, flavour=plan.flavour)
 
 
 def _wire(devices: list[Device], global_channels: dict[str, str]) -> None:

@@ -1,33 +1,46 @@
-"""A farm-scale model: what a node with k tasks costs, and the control plane's load at T tasks.
+"""A farm-scale model: what a node with k tasks costs, and the control plane's serial path.
 
 What flows through: the costs a run of the suite measured per task (``Costs``, read from
 its JSON by ``costs_from``: memory and CPU at rest per task, the CPU a transition costs per
-task on the node — task actor + device — and in the control plane — environment actor,
-controller, GCS —, the gRPC floor of the transition, cold deploy per task, and from the
-farm harness the Ray actors per task and the GCS's CPU at rest per task) go through three
-explicit formulas (no fit, no magic):
+task on the node — task actor + device —, the controller's and the GCS's CPU per task, the
+gRPC floor of the transition, cold deploy per task, and from the farm harness the GCS's and
+a node's raylet's CPU at rest) and the costs of the control tree, fitted on the farm
+harness's layouts (``Tree``, by ``tree_from``: least squares, no magic) go through explicit
+formulas:
 
 * a node with k tasks on c cores: memory k·m; CPU at rest k·i + its raylet's r; a
-  transition costs k·p of
-  node CPU, done in parallel on the node's c cores; cold deploy k·d·(c0/c), where d was
-  measured on this machine's c0 cores (Ray starts workers about as many at once as cores);
-* the control plane at T tasks: the environment actor is one process (one event loop), so
-  a transition costs it T·e of CPU **in series**: a lower bound on the transition's time
-  whatever the number of nodes; with the controller and the GCS, T·q; the GCS at rest
-  T·g; Ray actors T·a (Ray's published envelope: 10,000+ actors, 2,000-node tests);
-* a transition of an environment of T tasks spread k per node on c cores takes about
-  floor + max(T·e, k·p/c): the devices' own latency plus whichever is the bottleneck, the
-  one environment actor or the busiest node.
+  transition costs k·p of node CPU, done in parallel on the node's c cores, plus its role's
+  (or shard's) own work n0 + n1·k; cold deploy k·d·(c0/c), where d was measured on this
+  machine's c0 cores (Ray starts workers about as many at once as cores);
+* the control plane's **serial** time per transition, for M nodes of k tasks (T = M·k) in
+  the flat tree of the example (every task a direct child of the root role): the
+  environment's one call (e0 + e1·T: its call and what it keeps per task), then the root
+  role's work per direct child — one shard per node — (r0 + r1·M + r2·T; on one node the
+  root is that node's role and this term is not there), then the busiest node's role's work
+  per task on its node (n0 + n1·k); the nodes' roles work in parallel, each on its node;
+* the control plane's total CPU per transition: the same, with every node's role counted,
+  plus the controller's and the GCS's per task (T·q); the GCS at rest T·g; Ray actors
+  a0 + a1·T + a2·M (M shards, none on one node; fitted on the layouts' counts; Ray's
+  published envelope: 10,000+ actors, 2,000-node tests);
+* a transition of T tasks spread k per node on c cores takes about floor + serial +
+  k·p/c: the devices' own latency, the control plane's serial path and the busiest node's
+  tasks.
 
 ``tables`` renders it for k = tasks per node and for ALICE's farm (~200 FLPs with 10-20
 controlled tasks each, ~250 EPNs, whose processes ODC controls: shown as a what-if where
-o2ctl controlled them itself). ``python -m bench.farmmodel [results.json]`` prints it.
+o2ctl controlled them itself), with the serial control-plane time against issue 18's
+target (≤ 0.5 s for 200 FLPs x 20 tasks; moonshot 0.1 s). ``env_growth`` checks, on the
+farm harness's layouts with the same nodes and more tasks, that the environment actor's
+CPU per transition does not grow with the tasks. ``python -m bench.farmmodel
+[results.json]`` prints it.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +60,12 @@ SCENARIOS = (  # label, nodes, tasks per node
     ("ALICE FLPs, 20 tasks each", 200, 20),
     ("FLPs x20 + 250 EPNs x20 (what-if: o2ctl controls EPN processes)", 450, 20),
 )
+SERIAL_TARGET_S = 0.5  # issue 18: the control plane's serial time, 200 FLPs x 20 tasks …
+SERIAL_MOONSHOT_S = 0.1  # … and its moonshot
+TARGET_SCENARIO = (200, 20)
+ENV_GROWTH_LIMIT = 1.2  # env CPU per transition, more tasks on the same nodes: "no growth"
+HEAD_ROLES = "roles head"  # the farm harness's CPU groups of role actors (bench.farmscale)
+ROLES = "roles "
 
 
 @dataclass(frozen=True)
@@ -58,13 +77,28 @@ class Costs:
     memory_mb: float  # actor + device, unique set size
     idle_ms_per_s: float  # actor + device, CPU at rest
     node_cpu_ms: float  # per transition: task actor + device
-    env_cpu_ms: float  # per transition: the environment actor alone
-    control_cpu_ms: float  # per transition: environment actor + controller + GCS
+    other_cpu_ms: float  # per transition: controller + GCS
     floor_ms: float  # the transition's gRPC floor at the smallest size (devices' own time)
     deploy_s: float  # cold deploy, wall, per task
-    actors_per_task: float = 2.0  # the environment's actors / tasks (farm harness)
     gcs_idle_ms_per_s: float = 0.0  # GCS at rest / tasks (farm harness): an upper bound
     raylet_idle_ms_per_s: float = 0.0  # a worker node's raylet at rest (farm harness)
+
+
+@dataclass(frozen=True)
+class Tree:
+    """The control tree's CPU per transition (ms), fitted on the farm harness's layouts."""
+
+    env_call_ms: float  # the environment actor: its one call …
+    env_task_ms: float  # … and what it does per task (its table, its events)
+    root_call_ms: float  # the root role on the control node: its call …
+    root_child_ms: float  # … per direct child (a node's shard) …
+    root_task_ms: float  # … and per task passing through it
+    node_call_ms: float  # a node's role (or shard): its call …
+    node_task_ms: float  # … and per task on its node
+    actors_fixed: float = 2.0  # Ray actors of an environment: fixed …
+    actors_per_task: float = 1.0  # … per task …
+    actors_per_node: float = 0.0  # … per node of several (its shard)
+    layouts: tuple[str, ...] = ()  # the layouts fitted
 
 
 def _figures(doc: dict[str, Any]) -> dict[tuple[str, int], dict[str, Any]]:
@@ -99,11 +133,9 @@ def costs_from(doc: dict[str, Any], event: str = EVENT, n: int | None = None) ->
         memory_mb=figs[("memory/task", n)]["median"],
         idle_ms_per_s=figs[("idle CPU/task", n)]["median"] if ("idle CPU/task", n) in figs else 0,
         node_cpu_ms=(split.get("task actors", 0) + split.get("devices", 0)) / n,
-        env_cpu_ms=split.get("env", 0) / n,
-        control_cpu_ms=sum(split.get(k, 0) for k in ("env", "controller", "gcs")) / n,
+        other_cpu_ms=sum(split.get(k, 0) for k in ("controller", "gcs")) / n,
         floor_ms=figs[(event, smallest)]["notes"]["grpc_floor"],
         deploy_s=figs[("deploy cold", n)]["median"] / n,
-        actors_per_task=farm["actors"] / farm["tasks"] if farm.get("tasks") else 2.0,
         gcs_idle_ms_per_s=idle.get("gcs", 0) / farm["tasks"] if farm.get("tasks") else 0.0,
         raylet_idle_ms_per_s=idle.get("raylets nodes", 0) / farm["nodes"]
         if farm.get("nodes")
@@ -111,93 +143,288 @@ def costs_from(doc: dict[str, Any], event: str = EVENT, n: int | None = None) ->
     )
 
 
-def node(c: Costs, k: int, cores: int) -> dict[str, float]:
+def fit_linear(
+    rows: Sequence[Sequence[float]], ys: Sequence[float], drop: Sequence[int] = ()
+) -> list[float]:
+    """Least-squares coefficients of ``y = Σ c_i·x_i`` (the first x of each row is 1: the
+    intercept). Regressors the points cannot tell apart are dropped (their coefficient 0)
+    in the order ``drop`` gives, by default from the last: two layouts with the same tasks
+    say nothing of a per-task cost. A negative coefficient other than the intercept (noise:
+    CPU is read in 10 ms ticks) is taken as 0 and the others fitted again."""
+    import numpy as np
+
+    width = len(rows[0]) if rows else 0
+    out = [0.0] * width
+    keep = list(range(width))
+    order = [*drop, *reversed(range(width))]
+    while keep:
+        x = np.array([[r[i] for i in keep] for r in rows], dtype=float)
+        y = np.array(ys, dtype=float)
+        if len(rows) >= len(keep) and np.linalg.matrix_rank(x) == len(keep):
+            coef = np.linalg.lstsq(x, y, rcond=None)[0]
+            negative = [i for i, c in zip(keep, coef, strict=True) if c < 0 and i != 0]
+            if not negative:
+                for i, c in zip(keep, coef, strict=True):
+                    out[i] = max(float(c), 0.0)
+                return out
+            keep.remove(negative[-1])
+        else:
+            keep.remove(next(i for i in order if i in keep))
+    return out
+
+
+def mean_cpu(row: dict[str, Any], event: str, part: str) -> float:
+    """The mean CPU (ms) of ``part`` over ``event``'s transitions in a farm layout (its
+    median in older results, which kept no samples)."""
+    samples = (row.get("cpu_samples_ms") or {}).get(event, {}).get(part)
+    if samples:
+        return float(sum(samples)) / len(samples)
+    return float((row.get("cpu_ms") or {}).get(event, {}).get(part, 0.0))
+
+
+def _node_roles(row: dict[str, Any], event: str) -> list[tuple[int, float]]:
+    """(tasks on the node, its role actors' CPU) for each worker node of a farm layout."""
+    parts = set((row.get("cpu_samples_ms") or {}).get(event, {})) | set(
+        (row.get("cpu_ms") or {}).get(event, {})
+    )
+    out = []
+    for machine, k in (row.get("tasks_per_node") or {}).items():
+        if ROLES + machine in parts:
+            out.append((int(k), mean_cpu(row, event, ROLES + machine)))
+    return out
+
+
+def has_tree(row: dict[str, Any]) -> bool:
+    """Whether a farm layout measured its role actors' CPU (results before issue 18 did not)."""
+    return bool(row.get("role_actors"))
+
+
+def tree_from(rows: list[dict[str, Any]], event: str = EVENT) -> Tree:
+    """The control tree's costs from the farm harness's layouts (``LayoutResult.to_dict``):
+    the environment's CPU against the tasks, the root role's (on the control node, layouts
+    of several nodes) against the nodes and the tasks, each node's roles' against its tasks,
+    the environment's Ray actors against tasks and nodes."""
+    rows = [r for r in rows if has_tree(r)]
+    if not rows:
+        raise ValueError("no farm layout with its role actors' CPU measured")
+    env = fit_linear([(1.0, r["tasks"]) for r in rows], [mean_cpu(r, event, "env") for r in rows])
+    spread = [r for r in rows if r["nodes"] > 1]
+    root = fit_linear(
+        [(1.0, r["nodes"], r["tasks"]) for r in spread],
+        [mean_cpu(r, event, HEAD_ROLES) for r in spread],
+    ) or [0.0, 0.0, 0.0]
+    points = [p for r in rows for p in _node_roles(r, event)]
+    per_node = fit_linear([(1.0, k) for k, _ in points], [y for _, y in points]) or [0.0, 0.0]
+    actors = fit_linear(  # one actor per task is what cannot be dropped
+        [(1.0, r["tasks"], _shards(r["nodes"])) for r in rows],
+        [r["actors"] for r in rows],
+        drop=(2, 0),
+    )
+    return Tree(
+        env_call_ms=env[0],
+        env_task_ms=env[1],
+        root_call_ms=root[0],
+        root_child_ms=root[1],
+        root_task_ms=root[2],
+        node_call_ms=per_node[0],
+        node_task_ms=per_node[1],
+        actors_fixed=actors[0],
+        actors_per_task=actors[1],
+        actors_per_node=actors[2],
+        layouts=tuple(r["layout"] for r in rows),
+    )
+
+
+def _shards(nodes: int) -> int:
+    """Node shards of the root role in the flat tree: one per node, none on one node (the
+    root role is that node's)."""
+    return nodes if nodes > 1 else 0
+
+
+def node_role_ms(t: Tree, k: int) -> float:
+    """A node's role (or shard) per transition, driving its ``k`` tasks."""
+    return t.node_call_ms + k * t.node_task_ms
+
+
+def serial(t: Tree, nodes: int, k: int) -> dict[str, float]:
+    """The control plane's serial path per transition (ms), M = ``nodes`` of ``k`` tasks in
+    the flat tree: the environment's call, the root role's (on the control node when the
+    tasks span nodes; on one node it is that node's role), the busiest node's role."""
+    total = nodes * k
+    env = t.env_call_ms + total * t.env_task_ms
+    root = t.root_call_ms + nodes * t.root_child_ms + total * t.root_task_ms if nodes > 1 else 0.0
+    busiest = node_role_ms(t, k)
+    return {"env": env, "root": root, "node": busiest, "serial": env + root + busiest}
+
+
+def node(c: Costs, t: Tree, k: int, cores: int) -> dict[str, float]:
     """What a node with ``k`` tasks on ``cores`` cores costs."""
+    role = node_role_ms(t, k)
     return {
         "memory_mb": k * c.memory_mb,
         "idle_cores": (k * c.idle_ms_per_s + c.raylet_idle_ms_per_s) / 1e3,
         "transition_cpu_s": k * c.node_cpu_ms / 1e3,
-        "transition_s": (c.floor_ms + k * c.node_cpu_ms / cores) / 1e3,
+        "role_cpu_s": role / 1e3,
+        "transition_s": (c.floor_ms + role + k * c.node_cpu_ms / cores) / 1e3,
         "deploy_s": k * c.deploy_s * c.cores / cores,
     }
 
 
-def control_plane(c: Costs, total: int) -> dict[str, float]:
-    """The control plane's load with ``total`` tasks in one environment."""
+def control_plane(c: Costs, t: Tree, nodes: int, k: int) -> dict[str, float]:
+    """The control plane's load with ``nodes`` x ``k`` tasks in one environment."""
+    total = nodes * k
+    path = serial(t, nodes, k)
+    every_role = path["root"] + nodes * path["node"]
     return {
-        "env_serial_s": total * c.env_cpu_ms / 1e3,
-        "control_cpu_s": total * c.control_cpu_ms / 1e3,
+        "env_s": path["env"] / 1e3,
+        "root_s": path["root"] / 1e3,
+        "node_role_s": path["node"] / 1e3,
+        "serial_s": path["serial"] / 1e3,
+        "control_cpu_s": (path["env"] + every_role + total * c.other_cpu_ms) / 1e3,
         "gcs_idle_cores": total * c.gcs_idle_ms_per_s / 1e3,
-        "actors": total * c.actors_per_task,
+        "actors": t.actors_fixed + total * t.actors_per_task + _shards(nodes) * t.actors_per_node,
     }
 
 
-def transition_s(c: Costs, total: int, per_node: int, cores: int) -> float:
-    """floor + max(the environment actor's serial work, the busiest node's share)."""
-    serial = total * c.env_cpu_ms
-    busiest = per_node * c.node_cpu_ms / cores
-    return (c.floor_ms + max(serial, busiest)) / 1e3
+def transition_s(c: Costs, t: Tree, nodes: int, k: int, cores: int) -> float:
+    """floor + the control plane's serial path + the busiest node's tasks on its cores."""
+    return (c.floor_ms + serial(t, nodes, k)["serial"] + k * c.node_cpu_ms / cores) / 1e3
 
 
-def tables(c: Costs, node_cores: int = FARM_NODE_CORES, bound: Costs | None = None) -> str:
-    """The model as markdown: per node, then per farm (``bound``: the largest size's costs,
-    said beside the inputs)."""
+def env_growth(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """For each node count measured with different task counts (``4x25`` and ``4x50``):
+    the environment actor's CPU per transition (mean over the four transitions) at the
+    fewest and the most tasks, their ratio, and whether it stays within
+    ``ENV_GROWTH_LIMIT`` (it must not grow with the tasks when the nodes are fixed)."""
+    from bench.devices import CYCLE
+
+    by_nodes: dict[int, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_nodes.setdefault(int(r["nodes"]), []).append(r)
+    out = []
+    for nodes, group in sorted(by_nodes.items()):
+        few, many = min(group, key=lambda r: r["tasks"]), max(group, key=lambda r: r["tasks"])
+        if few["tasks"] == many["tasks"]:
+            continue
+        lo, hi = (sum(mean_cpu(r, e, "env") for e in CYCLE) / len(CYCLE) for r in (few, many))
+        ratio = hi / lo if lo > 0 else math.nan
+        out.append(
+            {
+                "nodes": nodes,
+                "few": few["layout"],
+                "many": many["layout"],
+                "few_ms": lo,
+                "many_ms": hi,
+                "tasks_ratio": many["tasks"] / few["tasks"],
+                "ratio": ratio,
+                "ok": bool(ratio <= ENV_GROWTH_LIMIT),
+            }
+        )
+    return out
+
+
+def growth_lines(rows: list[dict[str, Any]]) -> str:
+    """``env_growth`` as sentences (empty when no two layouts share their node count)."""
+    lines = []
+    for g in env_growth(rows):
+        verdict = (
+            "does not grow ✔"
+            if g["ok"]
+            else f"grows ✘ (target ≤ {ENV_GROWTH_LIMIT:g}x for {g['tasks_ratio']:g}x the tasks)"
+        )
+        lines.append(
+            f"Environment actor's CPU per transition on {g['nodes']} node(s), {g['few']} → "
+            f"{g['many']} ({g['tasks_ratio']:g}x the tasks): {g['few_ms']:.1f} → "
+            f"{g['many_ms']:.1f} ms, x{g['ratio']:.2f}: {verdict}."
+        )
+    return "\n".join(lines)
+
+
+def _verdict(value_s: float) -> str:
+    if value_s <= SERIAL_MOONSHOT_S:
+        return f" ✔ (moonshot ≤ {SERIAL_MOONSHOT_S:g} s)"
+    if value_s <= SERIAL_TARGET_S:
+        return f" ✔ (≤ {SERIAL_TARGET_S:g} s)"
+    return f" ✘ (≤ {SERIAL_TARGET_S:g} s)"
+
+
+def tables(c: Costs, t: Tree, node_cores: int = FARM_NODE_CORES, bound: Costs | None = None) -> str:
+    """The model as markdown: its inputs, per node, then per farm (``bound``: the largest
+    size's costs, said beside the inputs)."""
     head = (
         f"Inputs (N = {c.n}, {c.cores} cores, {EVENT}): {c.memory_mb:.1f} MB and "
         f"{c.idle_ms_per_s:.1f} ms/s at rest per task; per transition {c.node_cpu_ms:.1f} ms "
-        f"of node CPU and {c.control_cpu_ms:.2f} ms of control-plane CPU per task "
-        f"({c.env_cpu_ms:.2f} in the environment actor); floor {c.floor_ms:.0f} ms; cold "
-        f"deploy {c.deploy_s:.3f} s per task; {c.actors_per_task:.2f} Ray actors per task; "
+        f"of node CPU (task actor + device) and {c.other_cpu_ms:.2f} ms of controller + GCS "
+        f"CPU per task; floor {c.floor_ms:.0f} ms; cold deploy {c.deploy_s:.3f} s per task; "
         f"GCS at rest {c.gcs_idle_ms_per_s:.3f} ms/s per task; a node's raylet at rest "
         f"{c.raylet_idle_ms_per_s:.1f} ms/s."
     )
     if bound is not None and bound.n != c.n:
         head += (
             f" At N = {bound.n} on the same {bound.cores} cores, oversubscribed, a transition "
-            f"cost {bound.node_cpu_ms:.1f} ms of node CPU and {bound.control_cpu_ms:.2f} ms of "
-            f"control-plane CPU per task ({bound.env_cpu_ms:.2f} in the environment actor): "
-            "contention, the upper bound."
+            f"cost {bound.node_cpu_ms:.1f} ms of node CPU per task: contention, the upper bound."
         )
+    head += (
+        f"\n\nThe control tree per {EVENT}, fitted on the farm layouts "
+        f"{', '.join(t.layouts)} (CPU ms; T tasks, M nodes, k tasks per node): environment "
+        f"actor {t.env_call_ms:.1f} + {t.env_task_ms:.3f}·T; root role on the control node "
+        f"{t.root_call_ms:.1f} + {t.root_child_ms:.2f}·M + {t.root_task_ms:.3f}·T; a node's "
+        f"role or shard {t.node_call_ms:.1f} + {t.node_task_ms:.3f}·k; Ray actors "
+        f"{t.actors_fixed:.1f} + {t.actors_per_task:.2f}·T + {t.actors_per_node:.2f}·M."
+    )
     rows = [
-        f"| tasks per node k | memory | CPU at rest | transition CPU | transition on "
-        f"{c.cores} cores | on {node_cores} cores | cold deploy on {node_cores} cores |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        f"| tasks per node k | memory | CPU at rest | transition CPU (tasks) | its role's "
+        f"CPU | transition on {c.cores} cores | on {node_cores} cores | cold deploy on "
+        f"{node_cores} cores |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for k in PER_NODE:
-        here, farm = node(c, k, c.cores), node(c, k, node_cores)
+        here, farm = node(c, t, k, c.cores), node(c, t, k, node_cores)
         rows.append(
             f"| {k} | {here['memory_mb'] / 1024:.2f} GB | {here['idle_cores']:.2f} cores | "
-            f"{here['transition_cpu_s']:.2f} s | {here['transition_s']:.2f} s | "
-            f"{farm['transition_s']:.2f} s | {farm['deploy_s']:.1f} s |"
+            f"{here['transition_cpu_s']:.2f} s | {here['role_cpu_s'] * 1e3:.0f} ms | "
+            f"{here['transition_s']:.2f} s | {farm['transition_s']:.2f} s | "
+            f"{farm['deploy_s']:.1f} s |"
         )
     farm_rows = [
-        "| farm | nodes | tasks | Ray actors (envelope 10,000+) | env actor CPU per "
-        f"transition (serial) | control-plane CPU per transition | GCS at rest | "
+        "| farm | nodes | tasks | Ray actors (envelope 10,000+) | env actor | root role | "
+        "busiest node's role | serial control plane per transition (target ≤ 0.5 s at "
+        "200 x 20; moonshot 0.1 s) | control-plane CPU per transition | GCS at rest | "
         f"transition on {node_cores}-core nodes |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     scenarios = [(f"this machine, N = {c.n}", 1, c.n), *SCENARIOS]
     for label, nodes, k in scenarios:
         total = nodes * k
-        cp = control_plane(c, total)
+        cp = control_plane(c, t, nodes, k)
         flag = " ⚠" if cp["actors"] > RAY_ACTORS or nodes > RAY_NODES else ""
+        verdict = _verdict(cp["serial_s"]) if (nodes, k) == TARGET_SCENARIO else ""
         farm_rows.append(
             f"| {label} | {nodes} | {total:,} | {cp['actors']:,.0f}{flag} | "
-            f"{cp['env_serial_s']:.2f} s | {cp['control_cpu_s']:.2f} s | "
-            f"{cp['gcs_idle_cores']:.2f} cores | "
-            f"{transition_s(c, total, k, node_cores):.2f} s |"
+            f"{cp['env_s'] * 1e3:.0f} ms | {cp['root_s'] * 1e3:.0f} ms | "
+            f"{cp['node_role_s'] * 1e3:.0f} ms | {cp['serial_s']:.2f} s{verdict} | "
+            f"{cp['control_cpu_s']:.2f} s | {cp['gcs_idle_cores']:.2f} cores | "
+            f"{transition_s(c, t, nodes, k, node_cores):.2f} s |"
         )
     return "\n\n".join([head, "\n".join(rows), "\n".join(farm_rows)])
 
 
 def farm_model(doc: dict[str, Any]) -> dict[str, Any] | None:
-    """The model's inputs and its tables for a run's JSON; None without enough inputs."""
+    """The model's inputs and its tables for a run's JSON; None without enough inputs (the
+    suite's sizes, and a farm run that measured its role actors)."""
     try:
         n, largest = model_sizes(doc)
         c, bound = costs_from(doc, n=n), costs_from(doc, n=largest)
+        t = tree_from(doc.get("farm") or [])
     except (ValueError, KeyError, ZeroDivisionError):
         return None
-    return {"costs": asdict(c), "bound": asdict(bound), "tables": tables(c, bound=bound)}
+    return {
+        "costs": asdict(c),
+        "bound": asdict(bound),
+        "tree": asdict(t),
+        "growth": env_growth(doc.get("farm") or []),
+        "tables": tables(c, t, bound=bound),
+    }
 
 
 def main() -> None:

@@ -1,15 +1,18 @@
 """Every floor of one size N, measured in the same run as the figures judged against them.
 
 What flows through: the gRPC floor (``bench.devices``: N devices driven straight over
-OCC) and the actor floor pieces (``bench.bare_actors``: N bare actors and one fan-out
-actor) are measured one after the other, never beside a live environment, so that each
+OCC), the actor floor pieces (``bench.bare_actors``: N bare actors and one fan-out actor)
+and the design floor (``bench.design_floor``: N bare actors each driving its own device
+over OCC) are measured one after the other, never beside a live environment, so that each
 has the machine to itself. They combine into:
 
-* transition floors: gRPC = the OCC round of that event to N devices in parallel; gRPC
-  beside N idle actors = the same round while N bare actors sit idle on the same machine
-  (what the one-actor-per-task design costs even when its actors do nothing: their Ray
-  workers' own CPU); actor = gRPC + one fan-out round from one async actor to N bare
-  actors;
+* transition floors: design = one fan-out actor driving N bare actors that each send the
+  event to their own device (what one actor per task that does its own OCC costs at best;
+  issue 18's target: o2ctl ≤ 1.2x it at N = 100 on one node); gRPC = the OCC round of
+  that event to N devices in parallel; gRPC beside N idle actors = the same round while N
+  bare actors sit idle on the same machine (what the one-actor-per-task design costs even
+  when its actors do nothing: their Ray workers' own CPU); actor = gRPC + one fan-out
+  round from one async actor to N bare actors;
 * the deploy floor: N devices launched until each answers GetState + N bare actors
   created until each answers once (as many times as there are cold deploys);
 * the memory floor per task: a bare actor's worker + a bare device, unique set sizes, and
@@ -21,7 +24,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from bench import bare_actors, devices
+from bench import bare_actors, design_floor, devices
 from bench.common import Repeats, base_parser, median, o2ctl_session, repeats_of, say, sizes_of
 
 
@@ -32,12 +35,16 @@ class Floors:
     actors: bare_actors.ActorFloor
     deploy_s: list[float] = field(default_factory=list)
     grpc_idle: devices.GrpcFloor | None = None  # the gRPC floor beside N idle bare actors
+    design: design_floor.DesignFloor | None = None  # N bare actors each doing its own OCC
 
     def grpc_s(self, event: str) -> float:
         return median(self.grpc.transitions[event])
 
     def grpc_idle_s(self, event: str) -> float | None:
         return None if self.grpc_idle is None else median(self.grpc_idle.transitions[event])
+
+    def design_s(self, event: str) -> float | None:
+        return None if self.design is None else median(self.design.transitions[event])
 
     def actor_s(self, event: str) -> float:
         return self.grpc_s(event) + median(self.actors.round_s)
@@ -74,6 +81,7 @@ class Floors:
                 None if self.grpc_idle is None else self.grpc_idle.transitions
             ),
             "grpc_idle_actors_cpu_ms": None if self.grpc_idle is None else self.grpc_idle.cpu_ms,
+            **({} if self.design is None else self.design.to_dict()),
         }
 
 
@@ -85,7 +93,9 @@ def measure(n: int, repeats: Repeats) -> Floors:
     grpc_idle = beside_idle_actors(n, repeats.transitions)
     say(f"N={n}: actor floor ({repeats.actor_rounds} rounds over {n} bare actors)")
     actors = bare_actors.measure(n, repeats.actor_rounds, window_s=repeats.idle_window_s)
-    floors = Floors(n, grpc, actors, [grpc.launch_s + actors.create_s], grpc_idle)
+    say(f"N={n}: design floor ({repeats.transitions} cycles, {n} bare actors doing OCC)")
+    design = asyncio.run(design_floor.measure(n, repeats.transitions))
+    floors = Floors(n, grpc, actors, [grpc.launch_s + actors.create_s], grpc_idle, design)
     for i in range(1, repeats.cold_at(n)):
         say(f"N={n}: deploy floor, run {i + 1}")
         launch = asyncio.run(devices.launch_only(n))
@@ -105,7 +115,8 @@ def beside_idle_actors(n: int, cycles: int) -> devices.GrpcFloor:
 def describe(f: Floors) -> str:
     cells = "  ".join(
         f"{e} gRPC {f.grpc_s(e) * 1e3:.1f}ms (idle actors beside "
-        f"{(f.grpc_idle_s(e) or 0) * 1e3:.1f}ms) actor {f.actor_s(e) * 1e3:.1f}ms"
+        f"{(f.grpc_idle_s(e) or 0) * 1e3:.1f}ms) actor {f.actor_s(e) * 1e3:.1f}ms "
+        f"design {(f.design_s(e) or 0) * 1e3:.1f}ms"
         for e in devices.CYCLE
     )
     return (

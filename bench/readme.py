@@ -37,37 +37,92 @@ MARKERS = {"results": "bench:results", "farm": "bench:farm"}
 FARM_PARTS = ("env", "controller", "gcs", "raylet head", "raylets nodes", "task actors", "devices")
 
 
-def farm_table(rows: list[dict[str, Any]]) -> str:
-    """The farm harness: each layout's deploy and transitions, and the CPU of every part."""
-    from bench.devices import CYCLE
+def _node_role_parts(row: dict[str, Any]) -> list[tuple[str, str]]:
+    """(machine, CPU group) of each worker node's role actors in a farm layout."""
+    from bench.farmmodel import ROLES
 
+    return [(m, ROLES + m) for m in sorted(row.get("tasks_per_node") or {})]
+
+
+def _cpu(row: dict[str, Any], event: str, part: str) -> float:
+    from bench.farmmodel import mean_cpu
+
+    return mean_cpu(row, event, part)
+
+
+def farm_table(rows: list[dict[str, Any]]) -> str:
+    """The farm harness: each layout's deploy and transitions, the CPU of every part (the
+    role actors on the control node and on the busiest node among them), then per layout
+    and transition the time, the environment actor's CPU and the role actors' by node, and
+    the check that the environment's CPU does not grow with the tasks on fixed nodes."""
+    from bench.devices import CYCLE
+    from bench.farmmodel import HEAD_ROLES, growth_lines
+
+    parts = ("env", "roles head", "roles busiest node", *FARM_PARTS[1:])
     out = [
-        "| layout | tasks | Ray actors of the env | deploy cold | "
+        "| layout | tasks | Ray actors of the env | deploy cold | first CONFIGURE | "
         + " | ".join(CYCLE)
         + " | CPU per transition: "
-        + " / ".join(FARM_PARTS)
-        + " | at rest (ms/s): "
-        + " / ".join(FARM_PARTS[:5])
+        + " / ".join(parts)
+        + " | at rest (ms/s): env / roles / "
+        + " / ".join(FARM_PARTS[1:5])
         + " |",
-        "|---|---:|---:|---:|" + "---:|" * len(CYCLE) + "---|---|",
+        "|---|---:|---:|---:|---:|" + "---:|" * len(CYCLE) + "---|---|",
     ]
     for r in rows:
         walls = [fmt(median(r["transition_ms"][e]), "ms") for e in CYCLE]
-        cpu = {p: sum(r["cpu_ms"][e].get(p, 0.0) for e in CYCLE) / len(CYCLE) for p in FARM_PARTS}
+
+        def mean(part: str, r: dict[str, Any] = r) -> float:
+            return sum(_cpu(r, e, part) for e in CYCLE) / len(CYCLE)
+
+        cpu = {p: mean(p) for p in FARM_PARTS}
+        cpu["roles head"] = mean(HEAD_ROLES)
+        cpu["roles busiest node"] = max((mean(g) for _, g in _node_role_parts(r)), default=0.0)
         idle = r["idle_ms_per_s"]
+        roles_idle = sum(v for k, v in idle.items() if k.startswith("roles "))
+        first = r.get("first_configure_ms")
         out.append(
             f"| {r['layout']} | {r['tasks']} | {r['actors']} | {fmt(r['deploy_s'], 's')} | "
+            + (fmt(first, "ms") if first else "—")
+            + " | "
             + " | ".join(walls)
             + " | "
-            + " / ".join(f"{cpu[p]:.0f}" for p in FARM_PARTS)
+            + " / ".join(f"{cpu[p]:.0f}" for p in parts)
             + " | "
-            + " / ".join(f"{idle.get(p, 0.0):.1f}" for p in FARM_PARTS[:5])
+            + " / ".join(
+                f"{v:.1f}"
+                for v in [idle.get("env", 0.0), roles_idle]
+                + [idle.get(p, 0.0) for p in FARM_PARTS[1:5]]
+            )
             + " |"
         )
-    return "\n".join(out) + (
-        "\n\n(CPU per transition: ms, mean of the four transitions' medians; head = the "
-        "control plane's node, nodes = the worker nodes' raylets together)"
+    text = "\n".join(out) + (
+        "\n\n(CPU per transition: ms, mean of the four transitions' means; head = the "
+        "control plane's node, nodes = the worker nodes' raylets together; roles = role "
+        "actors and their node shards; first CONFIGURE: the first after the deploy, in which "
+        "the root role makes its shards)"
     )
+    per = [
+        "| layout | transition | time | env actor CPU | role actors' CPU on the control node "
+        "| role actors' CPU per node |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        nodes = _node_role_parts(r)
+        for e in CYCLE:
+            each = [_cpu(r, e, g) for _, g in nodes]
+            by_node = (
+                " / ".join(f"{m} {v:.1f}" for (m, _), v in zip(nodes, each, strict=True))
+                if len(nodes) <= 4
+                else f"mean {sum(each) / len(each):.1f}, max {max(each):.1f} ({len(each)} nodes)"
+            )
+            per.append(
+                f"| {r['layout']} | {e} | {fmt(median(r['transition_ms'][e]), 'ms')} | "
+                f"{_cpu(r, e, 'env'):.1f} | {_cpu(r, e, HEAD_ROLES):.1f} | {by_node or '—'} |"
+            )
+    text += "\n\n" + "\n".join(per) + "\n\n(CPU: ms, mean over the cycles)"
+    growth = growth_lines(rows)
+    return text + ("\n\n" + growth if growth else "")
 
 
 def machine_line(meta: dict[str, Any]) -> str:
@@ -117,7 +172,12 @@ def render_farm(doc: dict[str, Any]) -> str:
     from bench.farmmodel import farm_model
 
     model = farm_model(doc) or doc.get("farm_model")  # the model of this code, from the run
-    parts.append(model["tables"] if model else "(no model: the run measured too little)")
+    parts.append(
+        model["tables"]
+        if model
+        else "(no model: the run measured too little, or its farm layouts did not measure "
+        "the role actors)"
+    )
     return "\n\n".join(parts)
 
 

@@ -3,7 +3,7 @@
 What flows through: every ``Figure`` of a run, the farm harness's layouts and the farm
 model. Out come the table printed on stdout (rows: measure x N; columns: median, spread,
 floor, ratio, target, pass/miss and a note saying where the time or the memory goes), each
-transition against its three floors, the scaling table (least-squares slope per task, and
+transition against its four floors, the scaling table (least-squares slope per task, and
 the exponent k of median ∝ N^k between the smallest and largest N, for each figure and its
 floor) and the CPU split; ``bench/results/latest.json`` keeps it all. Markdown, so that
 ``bench.readme`` puts it in the README as it is.
@@ -59,9 +59,14 @@ def _note(f: Figure) -> str:
             if n.get("grpc_idle_ratio")
             else ""
         )
+        design = (
+            f"design floor {fmt(n['design_floor'], 'ms')}, x{n['design_ratio']:.2f} of it; "
+            if n.get("design_ratio")
+            else ""
+        )
         return (
-            f"gRPC floor {fmt(n['grpc_floor'], 'ms')}, x{n['grpc_ratio']:.2f} of it{beside}; "
-            f"inside the env {fmt(n['env_ms'], 'ms')}"
+            f"{design}gRPC floor {fmt(n['grpc_floor'], 'ms')}, x{n['grpc_ratio']:.2f} of "
+            f"it{beside}; inside the env {fmt(n['env_ms'], 'ms')}"
         )
     if "back_ms" in n:
         return (
@@ -195,22 +200,26 @@ def scaling_table(rows: list[dict[str, Any]]) -> str:
 
 
 def floors_table(figures: Iterable[Figure]) -> str:
-    """Each transition against its three floors: actor, gRPC, gRPC beside N idle actors."""
+    """Each transition against its four floors: design, actor, gRPC, gRPC beside N idle
+    actors."""
     rows = [
-        "| transition | N | o2ctl | actor floor | gRPC floor | gRPC floor beside N idle "
-        "actors | ratio to actor | ratio to gRPC | ratio to gRPC beside idle actors |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| transition | N | o2ctl | design floor | actor floor | gRPC floor | gRPC floor "
+        "beside N idle actors | ratio to design | ratio to actor | ratio to gRPC | ratio to "
+        "gRPC beside idle actors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for f in figures:
         n = f.notes
         if "grpc_floor" not in n or not f.samples:
             continue
-        beside = n.get("grpc_idle_floor")
+        beside, design = n.get("grpc_idle_floor"), n.get("design_floor")
         cells = [
             fmt(f.median, "ms"),
+            "—" if design is None else fmt(design, "ms"),
             fmt(f.floor or math.nan, "ms"),
             fmt(n["grpc_floor"], "ms"),
             "—" if beside is None else fmt(beside, "ms"),
+            _ratio(n.get("design_ratio"), n.get("design_limit")),
             _ratio(f.ratio, f.limit),
             _ratio(n.get("grpc_ratio"), n.get("grpc_limit")),
             _ratio(n.get("grpc_idle_ratio"), None),

@@ -7,19 +7,21 @@
 What flows through: template expansion first (no Ray, so nothing else competes). Then one
 local Ray with the o2ctl controller and, for each size N, so that each measure has the
 machine to itself: the floors (N devices driven directly, alone and beside N idle bare
-actors; N bare actors), then one environment's life in stages (``bench.stages``):
-cold deploys, transition cycles, memory and CPU at rest, failure detection, control-plane
-crashes (at the crash sizes), warm deploys from the idle pool, modify (+k tasks in
-RUNNING against a deploy of k). A stage that fails is reported and the next one runs on a
-fresh environment. Then that Ray is closed and the farm harness (``bench.farmscale``) runs
-its layouts on a ``ray.cluster_utils.Cluster`` of its own; the farm model
-(``bench.farmmodel``) is computed from all of it.
+actors; N bare actors; N bare actors each driving its own device), then one environment's
+life in stages (``bench.stages``): cold deploys, transition cycles, memory and CPU at
+rest, failure detection, control-plane crashes (at the crash sizes), warm deploys from the
+idle pool, modify (+k tasks in RUNNING against a deploy of k). A stage that fails is
+reported and the next one runs on a fresh environment. Then that Ray is closed and the
+farm harness (``bench.farmscale``) runs its layouts on a ``ray.cluster_utils.Cluster`` of
+its own; the farm model (``bench.farmmodel``) is computed from all of it.
 
 The tables go to stdout, ending with the machine's facts, the load average before and
 after and the command; progress goes to stderr. ``DIR/latest.json`` and
 ``DIR/scaling.png`` are written (DIR: ``bench/results``), with ``--readme`` the README's
 two benchmark sections too (``bench.readme``); nothing is left running; the exit code is
-1 if any measure failed. ``--tiny`` (N = 3, each measure once, farm 1x4 and 2x2) proves
+1 if any measure failed. The farm layouts are 1x100, 4x25, 4x50 and 10x10 (``--quick``:
+1x20, 4x5, 4x10, 10x2); one that does not fit the memory free then is left out with a
+warning. ``--tiny`` (N = 3, each measure once, farm 1x4 and 2x2) proves
 that every measure runs (CI: ``tests/system/test_bench_suite.py``); its numbers mean
 nothing.
 """
@@ -138,9 +140,13 @@ def main() -> None:
             stages.one_size(client, n, run, result)
             say(f"N={n} done after {elapsed(t0) / 60:.1f} min")
     farm = []
-    if run.layouts:
+    layouts, left_out = farmscale.fits(run.layouts)  # the memory free now, Ray closed
+    for why in left_out:
+        result.warnings.append(why)
+        say(f"WARNING {why}")
+    if layouts:
         try:
-            farm = [r.to_dict() for r in farmscale.measure(run.layouts, run.repeats)]
+            farm = [r.to_dict() for r in farmscale.measure(layouts, run.repeats)]
         except Exception as exc:  # the farm failing must not lose the rest
             result.errors.append(f"farm: {type(exc).__name__}: {exc}")
             say(f"farm FAILED: {result.errors[-1]}")

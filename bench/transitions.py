@@ -8,13 +8,15 @@ times as asked, so that each transition has the same number of samples.
 
 Floors (``bench.floors``): gRPC (one asyncio process sending the same OCC transitions to
 N devices in parallel), the same beside N idle bare actors (what one actor per task costs
-even idle), and actor (gRPC + one round from one async actor to N bare actors).
+even idle), actor (gRPC + one round from one async actor to N bare actors) and design (N
+bare actors each driving its own device over OCC, driven by one fan-out actor: what one
+actor per task doing its own OCC costs at best).
 The environment's own duration of each transition (its ``durations`` in the summary, read
 after the timed call) is kept beside, to tell the hops from the work, and so is the CPU
 each part used during the call (environment actor, controller, task actors, devices, Ray's
 GCS and raylets; for the gRPC floor: the one client process and the devices). Target at
-N = 100: ≤ 1.5 x the actor floor (moonshot 1.2 x) and ≤ 3 x the gRPC floor; the ratios to
-both gRPC floors are shown beside it.
+N = 100: ≤ 1.5 x the actor floor (moonshot 1.2 x), ≤ 3 x the gRPC floor and (issue 18)
+≤ 1.2 x the design floor; the ratios to both gRPC floors are shown beside it.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ EXPECTED = {
 TARGET_N = 100
 LIMIT = 1.5  # x the actor floor (moonshot 1.2x)
 GRPC_LIMIT = 3.0  # x the gRPC floor
+DESIGN_LIMIT = 1.2  # x the design floor (issue 18: N = 100 on one node)
 
 
 Timings = dict[str, list[float]]
@@ -102,6 +105,12 @@ def figures(n: int, measured: Measured, floors: Floors) -> list[Figure]:
             fig.notes["grpc_idle_floor"] = beside * 1e3
             fig.notes["grpc_idle_floor_samples"] = ms(floors.grpc_idle.transitions[event])
             fig.notes["grpc_idle_ratio"] = fig.median / (beside * 1e3) if beside > 0 else None
+        design = floors.design_s(event)
+        if design is not None and floors.design is not None:
+            fig.notes["design_floor"] = design * 1e3
+            fig.notes["design_floor_samples"] = ms(floors.design.transitions[event])
+            fig.notes["design_ratio"] = fig.median / (design * 1e3) if design > 0 else None
+            fig.notes["design_limit"] = DESIGN_LIMIT if n == TARGET_N else None
         out.append(fig)
     return out
 

@@ -5,10 +5,12 @@ of its own: a local one, then a ``cluster_utils.Cluster`` for the farm harness, 
 cannot share the session's), with its JSON and a copy of the README in a temporary
 directory. The test checks that the run ended without a failure and that every measure
 came out (no timing is asserted: two busy CI cores say nothing about speed), with the
-pieces that make it readable: the three transition floors, the CPU split by part, both
-farm layouts, the farm model, the machine's facts and the load average before and after,
-and the README's two sections written by ``--readme``. The modify measure must say "not
-available" while ``Environment.modify`` does not exist, and must be measured once it does.
+pieces that make it readable: the four transition floors (the design floor among them),
+the CPU split by part, both farm layouts with their role actors by node (the root role and
+its shards), the farm model of the control tree, the machine's facts and the load average
+before and after, and the README's two sections written by ``--readme``. The modify
+measure must say "not available" while ``Environment.modify`` does not exist, and must be
+measured once it does.
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ def test_the_whole_suite_runs_at_n_3_and_produces_every_measure(tmp_path: Path) 
         notes = figures[(event, 3)]["notes"]
         assert figures[(event, 3)]["floor"] > 0 and notes["grpc_floor"] > 0
         assert notes["grpc_idle_floor"] > 0 and notes["grpc_idle_ratio"] > 0
+        assert notes["design_floor"] > 0 and notes["design_ratio"] > 0
         assert set(notes["cpu_split_ms"]) == PARTS
     assert set(figures[("crash controller→usable", 3)]["notes"]) == {"back_ms", "stopped_ms"}
     _farm(doc)
@@ -108,7 +111,20 @@ def _farm(doc: dict[str, Any]) -> None:
         assert r["tasks"] == 4 and r["actors"] >= 4 and r["deploy_s"] > 0
         assert all(len(r["transition_ms"][e]) == 1 for e in EVENTS)
         assert {"env", "controller", "gcs", "raylet head"} <= set(r["cpu_ms"]["CONFIGURE"])
-    assert doc["farm_model"] and "ALICE FLPs" in doc["farm_model"]["tables"]
+        assert r["first_configure_ms"] > 0
+        assert all(len(r["cpu_samples_ms"][e]["env"]) == 1 for e in EVENTS)
+    # one node: the root role lives there and drives its tasks, no shard
+    assert list(layouts["1x4"]["role_actors"].values()) == ["bench-node1"]
+    assert "roles bench-node1" in layouts["1x4"]["cpu_ms"]["CONFIGURE"]
+    # two nodes: the root role on the control node, one shard of it on each node
+    spread = layouts["2x2"]["role_actors"]
+    shards = sorted(where for name, where in spread.items() if "@" in name)
+    assert sorted(spread.values()) == ["bench-node1", "bench-node2", "head"], spread
+    assert shards == ["bench-node1", "bench-node2"], spread
+    assert {"roles head", "roles bench-node2"} <= set(layouts["2x2"]["cpu_ms"]["CONFIGURE"])
+    model = doc["farm_model"]
+    assert model and "ALICE FLPs" in model["tables"] and "serial control plane" in model["tables"]
+    assert model["tree"]["layouts"] == ["1x4", "2x2"]
 
 
 def _report(meta: dict[str, Any], stdout: str, readme: str) -> None:
