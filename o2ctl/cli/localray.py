@@ -15,6 +15,7 @@ import json
 import os
 import re
 import signal
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,57 @@ def remembered() -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) and "address" in data else None
+
+
+GCS_PROBE_S = 2.0
+
+
+def gcs_of(target: str) -> str | None:
+    """The GCS address a Ray address names ("auto": Ray's own record of the cluster
+    started last on this machine, which outlives it); None for ``ray://`` and unknowns."""
+    if target.startswith("ray://"):
+        return None
+    if target == "auto":
+        try:
+            from ray._private.services import canonicalize_bootstrap_address
+
+            return canonicalize_bootstrap_address("auto")
+        except Exception:  # none found: Ray says so itself, at once
+            return None
+    return target if ":" in target else None
+
+
+def check_answers(target: str, timeout: float = GCS_PROBE_S) -> None:
+    """Refuse at once, naming the address, when no Ray answers there (a system stopped by
+    ``o2ctl down`` or gone with its head): Ray itself would retry for a minute."""
+    from o2ctl.core.errors import ControlError
+
+    gcs = gcs_of(target)
+    if gcs is None:
+        return
+    host, _, port = gcs.rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout):
+            return
+    except (OSError, ValueError):
+        raise ControlError(
+            f"no o2ctl system answers at {gcs[:200]} (stopped, or its head node is gone); "
+            "start one with `o2ctl up`"
+        ) from None
+
+
+def keep_default_sigterm() -> None:
+    """SIGTERM ends this CLI process at once, even while it waits in Ray's own code.
+
+    ``ray.init`` installs a Python handler for SIGTERM, which only runs when the main
+    thread returns to Python: a join blocked on a GCS that does not answer would ignore
+    ``timeout``, systemd and the shift crew alike. The CLI holds nothing to clean up (the
+    control plane does the work), so it keeps the default action."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    with contextlib.suppress(Exception):
+        import ray._private.utils as ray_utils
+
+        ray_utils.set_sigterm_handler = lambda handler: None
 
 
 def forget() -> None:

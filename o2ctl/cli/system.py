@@ -49,6 +49,8 @@ def client(address: str | None = None) -> Any:
 
     known = localray.remembered()
     target = address or os.environ.get("RAY_ADDRESS") or (known or {}).get("address") or "auto"
+    localray.check_answers(target)  # a stopped system: say so now, not after Ray's retries
+    localray.keep_default_sigterm()
     return connect(target, start=False, isolate_cwd=True)
 
 
