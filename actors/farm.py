@@ -6,8 +6,11 @@ async actor and Ray's node table; no actor of its own). What flows through it:
 * **Nodes** come from ``ray.nodes()`` (in a thread, every ``poll_s``) as pure-core
   ``FarmNode`` values with their current mode; ``nodes`` is what placement uses.
 * **Modes** are durable records (``RecordStore`` kind ``nodes``, key the machine id):
-  ``{"mode", "target", "label", "since"}``. A node seen for the first time (or whose
-  ``node_class`` label changed) starts from its label; from then on the controller owns it.
+  ``{"mode", "target", "label", "ray_node", "since"}``. A node that joins — seen for the
+  first time, with its ``node_class`` label changed, or as another Ray node than the one its
+  record was made for (a new ``o2ctl up``, a node started again) — starts from its label:
+  a record left by an earlier system never silently wins over what the node was started
+  with; from then on the controller owns it.
   ``target`` is written *before* a change is made, so a controller restarted in the middle
   of one finishes it (``reconcile``); placement treats a node as sync only when both its
   mode and its target are sync.
@@ -90,11 +93,16 @@ class FarmManager:
         nodes = []
         for entry in raw:
             mid, label = machine_of(entry), label_mode(entry)
-            rec = self.modes.get(mid)
-            if entry.get("Alive") and (rec is None or rec.get("label") != label.value):
+            rec, ray_node = self.modes.get(mid), str(entry.get("NodeID", ""))
+            if entry.get("Alive") and joins(rec, label.value, ray_node):
+                detail = {"from_label": label.value}
+                if rec is not None and rec.get("label") == label.value:  # say what it replaces
+                    detail["replaced"] = f"mode {rec.get('mode')} of an earlier Ray node"
                 rec = {"mode": label.value, "target": label.value, "label": label.value}
-                await self._put(mid, rec)
-                self.event(mid, label.value, "JOINED", detail={"from_label": label.value})
+                await self._put(mid, {**rec, "ray_node": ray_node})
+                self.event(mid, label.value, "JOINED", detail=detail)
+            elif entry.get("Alive") and rec is not None and not rec.get("ray_node"):
+                await self._put(mid, {**rec, "ray_node": ray_node})  # a record from before
             nodes.append(farm_node(entry, effective(rec) if rec else label))
         alive = {n.machine_id for n in nodes if n.alive}
         latest_dead = {n.machine_id: n for n in nodes if not n.alive and n.machine_id not in alive}
@@ -296,3 +304,10 @@ class FarmManager:
                 }
             )
         return out
+
+
+def joins(rec: dict[str, Any] | None, label: str, ray_node: str) -> bool:
+    """Whether a live node starts from its label now (see the module's docstring)."""
+    if rec is None or rec.get("label") != label:
+        return True
+    return bool(rec.get("ray_node")) and rec.get("ray_node") != ray_node

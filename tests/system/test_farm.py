@@ -253,3 +253,33 @@ def test_the_control_api_lists_and_assigns_nodes(nodes: Any, clean_o2: Any, api:
         with pytest.raises(ApiError) as err:
             api.assign_node(*args)
         assert err.value.code == code, (args, err.value)
+
+
+def test_a_node_started_again_as_async_is_async_whatever_an_earlier_record_said(
+    farm: Farm, clean_o2: Any, state_dir: Any
+) -> None:
+    """Issue 19, case 6: ``up --nodes epn1:async`` after an earlier system left epn1's record
+    at sync. The same here in one system: the node joins async, is assigned sync, goes, and
+    is started again as async (a new Ray node): async it is, with its pilot running."""
+    epn = f"epn-{uuid.uuid4().hex[:6]}"
+    farm.add(epn, "async")
+    wait_for(lambda: (row(clean_o2, epn) or {}).get("node_class") == "async", 15, "async")
+    wait_for(lambda: pilot_processes(epn), 20, f"the pilot of {epn}")
+    assert clean_o2.assign_node(epn, "sync", grace_s=1)["node_class"] == "sync"
+    assert not pilot_processes(epn)
+    record = json.loads((state_dir / "records" / "nodes" / f"{epn}.json").read_text())
+    assert record["mode"] == "sync" and record["label"] == "async"  # what an earlier one leaves
+    farm.remove(epn)
+    wait_for(lambda: not (row(clean_o2, epn) or {}).get("alive", False), 30, f"{epn} gone")
+
+    farm.add(epn, "async")  # started again, as async
+    try:
+        wait_for(
+            lambda: (
+                (row(clean_o2, epn) or {}).get("node_class") == "async" and pilot_processes(epn)
+            ),
+            30,
+            f"{epn} async again, with its pilot",
+        )
+    finally:
+        clean_o2.assign_node(epn, "sync", grace_s=1)
