@@ -43,8 +43,9 @@ import ray
 from actors import envrun, metrics
 from actors.calls import CallBook
 from actors.envstore import EnvStore
-from actors.errors import EnvironmentBusy, TransitionFailed
+from actors.errors import ControlError, EnvironmentBusy, TransitionFailed
 from actors.modelfield import ModelField
+from actors.reasons import reason
 from actors.transitions.common import EnvSettings, TaskEntry, update_roles
 from o2ctl.core.envfsm import EnvEvent, EnvironmentFSM, EnvState
 from o2ctl.core.envmodel import EnvironmentModel
@@ -159,7 +160,7 @@ class EnvironmentRuntime:
         if self.model.busy is None:
             await self.wait_cleanup(ev.value)
         self.model.acquire(ev.value)
-        marker = asyncio.ensure_future(self.persist())  # the crash marker, beside the work
+        await self.record_first(ev.value)  # durable before any task is told anything
         self._current = asyncio.ensure_future(self._run(ev, **kwargs))
         try:
             return await self._current
@@ -172,9 +173,30 @@ class EnvironmentRuntime:
         finally:
             self.model.release()
             self._current = None
-            with contextlib.suppress(Exception):
-                await marker
+            await self.record_after(ev.value)
+
+    async def record_first(self, what: str) -> None:
+        """The crash marker (``what`` under way), written before the work; if it cannot
+        be, ``what`` is refused with the environment as it was, naming the store."""
+        try:
             await self.persist()
+        except Exception as exc:
+            self.model.release()
+            raise ControlError(
+                f"environment {self.env_id}: {what} refused, state unchanged: its record "
+                f"cannot be written to {self.store.records!r}: {reason(exc)}"  # type: ignore[union-attr]
+            ) from None
+
+    async def record_after(self, what: str) -> None:
+        """The outcome, written before the reply; a store that failed meanwhile is named."""
+        try:
+            await self.persist()
+        except Exception as exc:
+            raise ControlError(
+                f"environment {self.env_id}: {what} was carried out but its record could not "
+                f"be written to {self.store.records!r}: {reason(exc)} (it is written again "  # type: ignore[union-attr]
+                "at the next change)"
+            ) from None
 
     async def _run(self, ev: EnvEvent, **kwargs: Any) -> str:
         return await envrun.run(self, ev, **kwargs)

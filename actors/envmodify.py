@@ -8,7 +8,6 @@ before the answer.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -43,10 +42,10 @@ async def run_modify(
             + "; give --restart-run to stop the run, change, and start a new one"
         )
     env.model.acquire("MODIFY")
+    await env.record_first("MODIFY")  # durable before anything is placed, started or told
     env.publish(
         Event("transition", env.env_id, event="MODIFY", status="STARTED", detail=result.to_dict())
     )
-    marker = asyncio.ensure_future(env.persist())
     try:
         if new_run:
             await stop_activity(env)
@@ -71,9 +70,7 @@ async def run_modify(
         env.model.release()
         if env.model.auto_error_due():  # a task failed while this ran: as after a transition
             env.schedule_auto_error()
-        with contextlib.suppress(Exception):
-            await marker
-        await env.persist()
+        await env.record_after("MODIFY")
     done = m.summary(result, time.perf_counter() - t0, blocked)
     if new_run:
         done["run_number"] = env.run_number
