@@ -17,6 +17,7 @@ another o2ctl system on the same host.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -79,19 +80,30 @@ def _actor(name: str) -> Any:
 
 async def restore(ctrl: ControllerRuntime) -> None:
     """Rebuild the books from the records (a no-op on a fresh state directory)."""
-    envs = await asyncio.to_thread(ctrl.records.all, ENVIRONMENTS)
-    pool = await asyncio.to_thread(ctrl.records.all, POOL)
+    broken: dict[str, str] = {}  # a record that cannot be read is isolated, never fatal
+    envs = await asyncio.to_thread(ctrl.records.all, ENVIRONMENTS, broken)
+    pool = await asyncio.to_thread(ctrl.records.all, POOL, ctrl.broken_pool)
     actors = await asyncio.to_thread(lambda: {e: _actor(naming.env_actor(e)) for e in envs})
     for env_id, raw in envs.items():
-        rec = EnvRecord.from_dict(raw)
+        try:
+            rec = EnvRecord.from_dict(raw)
+        except Exception as exc:  # readable JSON, not an environment's record
+            broken[env_id] = f"record {env_id} of {ctrl.records!r}: {exc}"
+            continue
         if actors[env_id] is None:
             ctrl.orphan_records.append(env_id)
             continue
         ctrl.envs[env_id] = actors[env_id]
         ctrl.detectors.hold(env_id, rec.detectors)
         ctrl.registry.restore_environment(rec)
-    for raw in pool.values():
-        ctrl.registry.restore_idle(raw)
+    for env_id, why in broken.items():
+        ctrl.broken[env_id] = why
+        await asyncio.to_thread(_end_for_good, naming.env_actor(env_id))  # no restart loop
+    for key, raw in pool.items():
+        try:
+            ctrl.registry.restore_idle(raw)
+        except Exception as exc:
+            ctrl.broken_pool[key] = f"pool record {key} of {ctrl.records!r}: {exc}"
     if envs or pool:
         from o2ctl.core.events import Event
 
@@ -105,9 +117,33 @@ async def restore(ctrl: ControllerRuntime) -> None:
                     "environments": sorted(ctrl.envs),
                     "idle": len(pool),
                     "orphan_records": list(ctrl.orphan_records),
+                    "broken_records": {**ctrl.broken, **ctrl.broken_pool},
                 },
             )
         )
+
+
+def _end_for_good(name: str) -> None:
+    """End an environment actor whose record cannot be read (it would restart for ever)."""
+    actor = _actor(name)
+    if actor is not None:
+        with contextlib.suppress(Exception):
+            ray.kill(actor, no_restart=True)
+
+
+def broken_summary(env_id: str, why: str) -> dict[str, Any]:
+    """What lists show of an environment whose record cannot be read."""
+    return {
+        "env_id": env_id,
+        "workflow": "?",
+        "state": "BROKEN",
+        "run_number": None,
+        "tasks": 0,
+        "task_states": {},
+        "detectors": [],
+        "busy": None,
+        "last_error": f"its record cannot be read ({why}); destroy it to end what it ran",
+    }
 
 
 async def task_list(ctrl: ControllerRuntime) -> list[dict[str, Any]]:

@@ -88,6 +88,8 @@ class ControllerRuntime:
         self.detectors = DetectorLocks()  # one environment per detector
         self.events = EventLog(capacity=50_000)
         self.orphan_records: list[str] = []  # environment records whose actor is gone
+        self.broken: dict[str, str] = {}  # environment records that cannot be read: why
+        self.broken_pool: dict[str, str] = {}  # idle-pool records that cannot be read
         self._destroying: set[str] = set()
         self.watch = NodeWatch(self)
         self.farm = FarmManager(
@@ -169,10 +171,12 @@ class ControllerRuntime:
             *(self.envs[i].summary.options(max_task_retries=3).remote() for i in ids),
             return_exceptions=True,
         )
-        return [g for g in got if isinstance(g, dict)]
+        return [g for g in got if isinstance(g, dict)] + [
+            books.broken_summary(i, why) for i, why in sorted(self.broken.items())
+        ]
 
     def environment_ids(self) -> list[str]:
-        return sorted(self.envs)
+        return sorted({*self.envs, *self.broken})  # a broken one can still be destroyed
 
     # -- books --------------------------------------------------------------------------
     async def _nodes(self) -> list[FarmNode]:

@@ -106,8 +106,10 @@ class EnvironmentRuntime:
             self.self_handle = ray.get_runtime_context().current_actor
 
     def __repr__(self) -> str:
-        # Ray shows this in the dashboard and logs: keep it short (not the whole workflow).
-        return f"Environment({self.env_id}, {self.workflow.workflow})"
+        # Ray shows this in the dashboard and logs: keep it short (not the whole workflow);
+        # it must not fail on an actor whose __init__ did not get that far.
+        workflow = getattr(getattr(self, "workflow", None), "workflow", "?")
+        return f"Environment({getattr(self, 'env_id', '?')}, {workflow})"
 
     # -- events and records -------------------------------------------------------------
     def publish(self, ev: Event) -> None:

@@ -23,7 +23,7 @@ from actors import naming
 from actors.cluster import pinned
 from actors.environment import EnvironmentActor
 from actors.envstore import ENVIRONMENTS, forget, save_workflow
-from actors.errors import DeployFailed, NotFound, Restarting
+from actors.errors import ControlError, DeployFailed, NotFound, Restarting
 from actors.expansion import expand_for_controller
 from actors.transitions.deploy import deployable, deployable_request
 from o2ctl.core.envrecord import EnvRecord
@@ -127,6 +127,11 @@ async def forget_env(ctrl: ControllerRuntime, env_id: str) -> None:
 
 
 def env_of(ctrl: ControllerRuntime, env_id: str) -> Any:
+    if env_id in ctrl.broken:
+        raise ControlError(
+            f"environment {env_id} is broken: its record cannot be read ({ctrl.broken[env_id]}); "
+            f"destroy it (`o2ctl env destroy {env_id}`) to end what it ran"
+        )
     env = ctrl.envs.get(env_id)
     if env is None:
         known = ", ".join(sorted(ctrl.envs)) or "none"
@@ -151,6 +156,8 @@ async def destroy(
     allow_in_running: bool = False,
     force: bool = False,
 ) -> dict[str, Any]:
+    if env_id in ctrl.broken:
+        return await destroy_broken(ctrl, env_id)
     env = env_of(ctrl, env_id)
     ctrl._destroying.add(env_id)
     try:
@@ -199,3 +206,25 @@ async def modify(
     if not dry_run:
         ctrl.detectors.release(env_id, keep=target.detectors)
     return result
+
+
+async def destroy_broken(ctrl: ControllerRuntime, env_id: str) -> dict[str, Any]:
+    """An environment whose record cannot be read: every actor named after it ends (task
+    actors first end their processes), then its records go. Nothing else is touched."""
+    names = await asyncio.to_thread(naming.named_actors, naming.env_prefix(env_id))
+    ended: dict[str, str] = {}
+    for name in names:
+        with contextlib.suppress(Exception):
+            actor = await asyncio.to_thread(ray.get_actor, name, naming.NAMESPACE)
+            if "#" in name:  # a task actor: its process first
+                how: Any = await asyncio.wait_for(
+                    actor.terminate.remote(ctrl.settings.kill_grace_s), 15
+                )
+                ended[name.rsplit("#", 1)[1]] = str(how)
+            ray.kill(actor, no_restart=True)
+    ctrl.broken.pop(env_id, None)
+    ctrl.registry.drop_pending(env_id)
+    ctrl.detectors.release(env_id)
+    await asyncio.to_thread(forget, ctrl.records, env_id)
+    ctrl.events.append(Event("environment", env_id, state="DESTROYED"))
+    return {"env_id": env_id, "kept": [], "ended": ended, "problems": []}

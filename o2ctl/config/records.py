@@ -25,6 +25,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -51,8 +52,9 @@ class RecordStore(Protocol):
         """Remove one record (no error if absent)."""
         ...
 
-    def all(self, kind: str) -> dict[str, dict[str, Any]]:
-        """Every record of ``kind`` by key."""
+    def all(self, kind: str, broken: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+        """Every record of ``kind`` by key; with ``broken``, one that cannot be read goes
+        there (key -> why, naming where it is) instead of failing the whole listing."""
         ...
 
 
@@ -108,7 +110,7 @@ class FileRecordStore:
     def delete(self, kind: str, key: str) -> None:
         self._path(kind, key).unlink(missing_ok=True)
 
-    def all(self, kind: str) -> dict[str, dict[str, Any]]:
+    def all(self, kind: str, broken: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
         folder = self.directory / check_name("kind", kind)
         out: dict[str, dict[str, Any]] = {}
         try:
@@ -117,9 +119,10 @@ class FileRecordStore:
             return out
         for name in names:
             if name.endswith(".json") and not name.startswith("."):
-                rec = self.get(kind, name[: -len(".json")])
+                key = name[: -len(".json")]
+                rec = _readable(partial(self.get, kind, key), key, broken)
                 if rec is not None:
-                    out[name[: -len(".json")]] = rec
+                    out[key] = rec
         return out
 
 
@@ -151,16 +154,27 @@ class ConsulRecordStore:
     def delete(self, kind: str, key: str) -> None:
         self.kv.delete(self._key(kind, key))
 
-    def all(self, kind: str) -> dict[str, dict[str, Any]]:
+    def all(self, kind: str, broken: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
         base = self._key(kind) + "/"
         out: dict[str, dict[str, Any]] = {}
         for full in self.kv.keys(base):
             key = full[len(base) :]
             if key and "/" not in key:
-                rec = self.get(kind, key)
+                rec = _readable(partial(self.get, kind, key), key, broken)
                 if rec is not None:
                     out[key] = rec
         return out
+
+
+def _readable(read: Any, key: str, broken: dict[str, str] | None) -> dict[str, Any] | None:
+    """``read()``, or None with the reason in ``broken`` when given (else it raises)."""
+    if broken is None:
+        return read()  # type: ignore[no-any-return]
+    try:
+        return read()  # type: ignore[no-any-return]
+    except (ConfigError, OSError, UnicodeDecodeError) as exc:
+        broken[key] = str(exc)
+        return None
 
 
 def open_record_store(runtime_uri: str | None = None) -> RecordStore:

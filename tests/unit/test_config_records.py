@@ -69,3 +69,18 @@ def test_the_store_follows_the_runtime_store(tmp_path: Path) -> None:
     assert isinstance(consul, ConsulRecordStore) and consul.prefix == "o2/control"
     with pytest.raises(ConfigError, match="unknown runtime store URI"):
         open_record_store("redis://x")
+
+
+def test_a_listing_names_what_it_cannot_read_when_asked(tmp_path: Path) -> None:
+    from o2ctl.config.records import FileRecordStore
+
+    store = FileRecordStore(tmp_path)
+    store.put("environments", "good", {"env_id": "good"})
+    store.put("environments", "bad", {"env_id": "bad"})
+    (tmp_path / "environments" / "bad.json").write_text('{"env_id": "bad", "state": ')
+    with pytest.raises(ConfigError, match="is corrupt"):
+        store.all("environments")  # without a place for them: the listing fails, as before
+    broken: dict[str, str] = {}
+    assert store.all("environments", broken) == {"good": {"env_id": "good"}}
+    assert list(broken) == ["bad"]
+    assert str(tmp_path / "environments" / "bad.json") in broken["bad"]
