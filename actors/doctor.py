@@ -28,6 +28,7 @@ import ray
 
 from actors import books, naming
 from actors.cluster import pinned
+from actors.envlife import destroy_broken
 from actors.envstore import forget
 from occ.processes import SYSTEM_ENV, find_owned
 
@@ -84,6 +85,9 @@ async def examine(ctrl: ControllerRuntime, clean: bool) -> dict[str, Any]:
     actors = await asyncio.to_thread(_stray_actors, ctrl, known)
     idle_dead = [t for t in tasks if t.get("idle") and not await _has_process(t)]
     records = [{"kind": "environments", "key": e} for e in ctrl.orphan_records]
+    records += [  # records that cannot be read: their environment is BROKEN
+        {"kind": "environments", "key": e, "broken": why} for e, why in ctrl.broken.items()
+    ]
     records += await asyncio.to_thread(_pool_records_without_actor, ctrl)
     if clean:
         await _clean(ctrl, actors, idle_dead, records)
@@ -167,6 +171,8 @@ async def _clean(
     ctrl.registry.release([], dropped)
     await asyncio.to_thread(books.write_pool, ctrl, [], dropped)
     for r in records:
-        if r["kind"] == "environments":
+        if r.get("broken"):
+            await destroy_broken(ctrl, r["key"])
+        elif r["kind"] == "environments":
             await asyncio.to_thread(forget, ctrl.records, r["key"])
     ctrl.orphan_records.clear()

@@ -224,7 +224,8 @@ def doctor(
     output: Annotated[str, typer.Option("--output", "-o")] = "text",
 ) -> None:
     """Orphans: processes of ours that belong to nothing, task actors without a process,
-    records without an actor. Exit 0 when there are none, 4 otherwise (``--clean`` ends them)."""
+    records without an actor or that cannot be read. Exit 0 when there are none (or
+    ``--clean`` ended them all: it looks again), 4 otherwise."""
     report = client(address).doctor(clean=clean)
     if output == "json":
         print_json(report)
@@ -238,11 +239,15 @@ def doctor(
         for task_id in report["idle_without_process"]:
             console.print(f"idle task {task_id} has no process")
         for r in report["records"]:
-            console.print(f"record {r['kind']}/{r['key']} has no actor")
+            what = f"cannot be read: {r['broken']}" if r.get("broken") else "has no actor"
+            console.print(f"record {r['kind']}/{r['key']} {what}")
         verb = "ended" if clean else "found"
         console.print(f"{report['count']} orphan(s) {verb}" if report["count"] else "no orphans")
-    if report["count"]:
-        raise typer.Exit(4)
+    left = client(address).doctor(clean=False)["count"] if clean and report["count"] else 0
+    if left:
+        console.print(f"{left} orphan(s) still there after the clean-up")
+    if (report["count"] and not clean) or left:
+        raise typer.Exit(4)  # orphans found, or left after --clean; 0 once all are ended
 
 
 def demo(

@@ -18,6 +18,8 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
+from o2ctl.core.errors import ControlError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS environments (
     env_id TEXT PRIMARY KEY, workflow TEXT NOT NULL, detectors TEXT NOT NULL,
@@ -43,13 +45,16 @@ class BookkeepingStore:
     def _db(self, write: bool = True) -> Iterator[sqlite3.Connection]:
         if write:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=10.0)) as db:
-            db.row_factory = sqlite3.Row
-            if write:
-                db.execute("PRAGMA journal_mode=WAL")
-                db.executescript(SCHEMA)
-            with db:  # one transaction
-                yield db
+        try:
+            with closing(sqlite3.connect(self.path, timeout=10.0)) as db:
+                db.row_factory = sqlite3.Row
+                if write:
+                    db.execute("PRAGMA journal_mode=WAL")
+                    db.executescript(SCHEMA)
+                with db:  # one transaction
+                    yield db
+        except sqlite3.DatabaseError as exc:  # a garbage file, a disk error: name the file
+            raise ControlError(f"bookkeeping database {self.path}: {exc}") from None
 
     # -- environments -----------------------------------------------------------------
     def record_env(

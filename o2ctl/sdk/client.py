@@ -76,7 +76,7 @@ class Client:
 
     def environment(self, env_id: str) -> Environment:
         if env_id not in call(read(self.controller.environment_ids).remote()):
-            raise NotFound(f"no environment {env_id!r}")
+            raise NotFound(f"no environment {env_id[:80]!r}")
         return Environment(self, env_id)
 
     def tasks(self) -> list[dict[str, Any]]:

@@ -66,6 +66,12 @@ def test_a_corrupt_record_breaks_its_environment_only(clean_o2: Any, state_dir: 
     third = clean_o2.create_environment(PIPELINE, vars={"nProcessors": "1"})
     assert third.state == "CONFIGURED"
 
+    # doctor names the record and finds its processes, now outside every task table
+    report = clean_o2.doctor()
+    assert [r["key"] for r in report["records"] if r.get("broken")] == [bad.id]
+    assert bad_pids <= {p["pid"] for p in report["processes"]}
+    assert not good_pids & {p["pid"] for p in report["processes"]}
+
     # destroying the broken one ends its processes and its records
     assert bad_pids <= device_pids()
     clean_o2.environment(bad.id).destroy()
@@ -75,3 +81,12 @@ def test_a_corrupt_record_breaks_its_environment_only(clean_o2: Any, state_dir: 
     assert good_pids <= device_pids()
     good.destroy()
     third.destroy()
+    assert clean_o2.doctor()["count"] == 0
+
+
+def test_an_unknown_id_is_not_echoed_whole(clean_o2: Any) -> None:
+    from actors.errors import NotFound
+
+    with pytest.raises(NotFound) as unknown:
+        clean_o2.environment("x" * 5000)
+    assert len(str(unknown.value)) < 200

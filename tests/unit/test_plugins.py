@@ -318,3 +318,12 @@ def test_readout_dataflow_binds_its_calls_or_names_what_is_missing(
         expand_workflow(
             real, "readout-dataflow", {**user, "epn_enabled": "true"}, integration=context(tmp_path)
         )
+
+
+def test_a_garbage_bookkeeping_database_is_named(tmp_path: Path) -> None:
+    from o2ctl.core.errors import ControlError
+
+    path = tmp_path / "bookkeeping.sqlite"
+    path.write_bytes(b"not a database, " * 100)
+    with pytest.raises(ControlError, match=f"bookkeeping database {path}: file is not a database"):
+        BookkeepingStore(path).record_env("e1", "wf", [], "STANDBY", 1.0)
