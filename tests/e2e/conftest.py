@@ -110,23 +110,30 @@ class System:
     def __init__(self, state: Path) -> None:
         self.cli = Cli(state)
         self.port = free_port(6700)
-        up = self.cli(
-            "up",
-            "--port",
-            str(self.port),
-            "--dashboard-port",
-            str(free_port(8700)),
-            "--num-cpus",
-            "2",
-        )
         self.closed = False
-        assert "o2ctl is up" in up.stdout, up.stdout
-        found = re.search(r"Control API at (\S+)", up.stdout)
-        assert found, up.stdout
-        self.endpoint = found.group(1)
-        self.session = json.loads((state / "cluster.json").read_text())["session"]
-        self.system_id = (state / "system-id").read_text().strip()
-        assert self.session and self.system_id
+        try:
+            up = self.cli(
+                "up",
+                "--port",
+                str(self.port),
+                "--dashboard-port",
+                str(free_port(8700)),
+                "--num-cpus",
+                "2",
+            )
+            assert "o2ctl is up" in up.stdout, up.stdout
+            found = re.search(r"Control API at (\S+)", up.stdout)
+            assert found, up.stdout
+            self.endpoint = found.group(1)
+            self.session = json.loads((state / "cluster.json").read_text())["session"]
+            self.system_id = (state / "system-id").read_text().strip()
+            assert self.session and self.system_id
+        except BaseException:  # a half-started system is stopped all the same
+            if (state / "cluster.json").exists():
+                subprocess.run(
+                    [O2CTL, "down"], env=self.cli.env, capture_output=True, timeout=300, check=False
+                )
+            raise
 
     def close(self) -> None:
         if self.closed:
@@ -158,7 +165,6 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
 
 
 E2E = Path(__file__).resolve().parent
-_last_user: list[str] = []  # the node id of the last test that uses the shared system
 
 
 def _uses_system(item: pytest.Item) -> bool:
@@ -174,14 +180,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     grouped = [t for t in mine if _uses_system(t)] + [t for t in mine if not _uses_system(t)]
     for i, item in zip(where, grouped, strict=True):
         items[i] = item
-    users = [t for t in items if _uses_system(t)]
-    _last_user[:] = [users[-1].nodeid] if users else []
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None]:
     """``o2ctl down`` of the shared system right after the last test that uses it."""
     result = yield
-    if _shared and [item.nodeid] == _last_user:
-        _shared[0].close()
+    if _shared:
+        items = item.session.items
+        later = items[items.index(item) + 1 :] if item in items else []
+        if not any(_uses_system(t) for t in later):
+            _shared[0].close()
     return result
