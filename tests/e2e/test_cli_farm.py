@@ -21,10 +21,9 @@ import pytest
 
 from o2ctl.cli.devfarm import token_auth
 from tests.conftest import wait_for
-from tests.e2e.test_cli_env import O2CTL, cli, free_port
+from tests.e2e.conftest import O2CTL, free_port
 
 pytestmark = pytest.mark.ray
-__all__ = ["cli"]  # the fixture, shared with the environment walk-through
 
 
 def ray_processes(port: int, session: str) -> list[psutil.Process]:
