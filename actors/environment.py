@@ -162,8 +162,8 @@ class EnvironmentRuntime:
         if self.model.busy is None:
             await self.wait_cleanup(ev.value)
         self.model.acquire(ev.value)
-        await self.record_first(ev.value)  # durable before any task is told anything
-        self._current = asyncio.ensure_future(self._run(ev, **kwargs))
+        began: list[bool] = []  # the work, and so its record, may be cancelled before it begins
+        self._current = asyncio.ensure_future(self._record_then_run(ev, began, **kwargs))
         try:
             return await self._current
         except asyncio.CancelledError:
@@ -175,7 +175,13 @@ class EnvironmentRuntime:
         finally:
             self.model.release()
             self._current = None
-            await self.record_after(ev.value)
+            if began:
+                await self.record_after(ev.value)
+
+    async def _record_then_run(self, ev: EnvEvent, began: list[bool], **kwargs: Any) -> str:
+        await self.record_first(ev.value)  # durable before any task is told anything
+        began.append(True)
+        return await self._run(ev, **kwargs)
 
     async def record_first(self, what: str) -> None:
         """The crash marker (``what`` under way), written before the work; if it cannot
