@@ -43,9 +43,8 @@ import ray
 from actors import envrun, metrics
 from actors.calls import CallBook
 from actors.envstore import EnvStore
-from actors.errors import ControlError, EnvironmentBusy, TransitionFailed
+from actors.errors import EnvironmentBusy, TransitionFailed
 from actors.modelfield import ModelField
-from actors.reasons import reason
 from actors.transitions.common import EnvSettings, TaskEntry, update_roles
 from o2ctl.core.envfsm import EnvEvent, EnvironmentFSM, EnvState
 from o2ctl.core.envmodel import EnvironmentModel
@@ -184,27 +183,10 @@ class EnvironmentRuntime:
         return await self._run(ev, **kwargs)
 
     async def record_first(self, what: str) -> None:
-        """The crash marker (``what`` under way), written before the work; if it cannot
-        be, ``what`` is refused with the environment as it was, naming the store."""
-        try:
-            await self.persist()
-        except Exception as exc:
-            self.model.release()
-            raise ControlError(
-                f"environment {self.env_id}: {what} refused, state unchanged: its record "
-                f"cannot be written to {self.store.records!r}: {reason(exc)}"  # type: ignore[union-attr]
-            ) from None
+        await envrun.record_first(self, what)
 
     async def record_after(self, what: str) -> None:
-        """The outcome, written before the reply; a store that failed meanwhile is named."""
-        try:
-            await self.persist()
-        except Exception as exc:
-            raise ControlError(
-                f"environment {self.env_id}: {what} was carried out but its record could not "
-                f"be written to {self.store.records!r}: {reason(exc)} (it is written again "  # type: ignore[union-attr]
-                "at the next change)"
-            ) from None
+        await envrun.record_after(self, what)
 
     async def _run(self, ev: EnvEvent, **kwargs: Any) -> str:
         return await envrun.run(self, ev, **kwargs)

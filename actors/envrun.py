@@ -16,8 +16,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from actors import metrics
-from actors.errors import TransitionCancelled
+from actors.errors import ControlError, TransitionCancelled
 from actors.phases import after_step, before_step, go_error_points
+from actors.reasons import reason
 from actors.transitions import TRANSITIONS
 from actors.transitions.simple import stop_running
 from o2ctl.core.envfsm import EnvEvent
@@ -83,3 +84,28 @@ async def stop_after_error(env: EnvironmentRuntime, left: str) -> None:
         )
     )
     env.persist_soon()
+
+
+async def record_first(env: EnvironmentRuntime, what: str) -> None:
+    """The crash marker (``what`` under way), written before the work; if it cannot
+    be, ``what`` is refused with the environment as it was, naming the store."""
+    try:
+        await env.persist()
+    except Exception as exc:
+        env.model.release()
+        raise ControlError(
+            f"environment {env.env_id}: {what} refused, state unchanged: its record "
+            f"cannot be written to {env.store.records!r}: {reason(exc)}"  # type: ignore[union-attr]
+        ) from None
+
+
+async def record_after(env: EnvironmentRuntime, what: str) -> None:
+    """The outcome, written before the reply; a store that failed meanwhile is named."""
+    try:
+        await env.persist()
+    except Exception as exc:
+        raise ControlError(
+            f"environment {env.env_id}: {what} was carried out but its record could not "
+            f"be written to {env.store.records!r}: {reason(exc)} (it is written again "  # type: ignore[union-attr]
+            "at the next change)"
+        ) from None

@@ -103,25 +103,19 @@ def role_placement(env: EnvironmentRuntime, path: str, nodes: dict[str, str]) ->
 def create_roles(env: EnvironmentRuntime, nodes: dict[str, str] | None = None) -> None:
     """One role actor per aggregating role, parents first, each on its tasks' node when
     they are on one (``nodes``, from ``role_nodes``)."""
-    me = env.self_handle
     nodes = nodes or {}
 
-    def visit(node: Any, parent: Any, parent_is_env: bool) -> None:
+    def visit(node: Any, parent: Any) -> None:
         if node.task is not None or not node.children:
             return
         children = {c.path: c.critical for c in node.children if has_state(c)}
-        actor = RoleActor.options(
-            name=naming.role_actor(env.env_id, node.path),
-            namespace=naming.NAMESPACE,
-            lifetime="detached",
-            scheduling_strategy=role_placement(env, node.path, nodes),
-        ).remote(env.env_id, node.path, children, parent, parent_is_env, me)
+        actor = new_role(env, node.path, children, parent, role_placement(env, node.path, nodes))
         env.roles[node.path] = actor
         env.role_children[node.path] = children
         for c in node.children:
-            visit(c, actor, False)
+            visit(c, actor)
 
-    visit(env.workflow.root, me, True)
+    visit(env.workflow.root, env.self_handle)
 
 
 def role_homes(env: EnvironmentRuntime) -> dict[str, str]:
@@ -142,15 +136,22 @@ def remake_roles(env: EnvironmentRuntime, homes: dict[str, str], gone: set[str])
         root = path == env.workflow.root.path
         parent = env.self_handle if root else env.roles.get(parent_path)
         with contextlib.suppress(Exception):  # a name not yet released: the parent drives
-            env.roles[path] = RoleActor.options(
-                name=naming.role_actor(env.env_id, path),
-                namespace=naming.NAMESPACE,
-                lifetime="detached",
-                scheduling_strategy=role_placement(env, path, nodes),
-            ).remote(
-                env.env_id, path, env.role_children.get(path, {}), parent, root, env.self_handle
-            )
+            kids = env.role_children.get(path, {})
+            env.roles[path] = new_role(env, path, kids, parent, role_placement(env, path, nodes))
     return redo
+
+
+def new_role(
+    env: EnvironmentRuntime, path: str, children: dict[str, bool], parent: Any, placement: Any
+) -> Any:
+    """The one way a role actor is made (deploy, modify, RECOVER): named after its
+    environment and path, detached, reporting to ``parent`` (the environment for the root)."""
+    return RoleActor.options(
+        name=naming.role_actor(env.env_id, path),
+        namespace=naming.NAMESPACE,
+        lifetime="detached",
+        scheduling_strategy=placement,
+    ).remote(env.env_id, path, children, parent, parent is env.self_handle, env.self_handle)
 
 
 def launch_request(env: EnvironmentRuntime, spec: Any, p: dict[str, Any]) -> LaunchRequest:

@@ -30,11 +30,9 @@ from typing import TYPE_CHECKING, Any
 
 import ray
 
-from actors import naming
 from actors.cluster import pinned
 from actors.errors import AdmissionRefused, ModifyRefused
 from actors.reasons import reason, unwrap
-from actors.role import RoleActor
 from actors.transitions.activity import run_args
 from actors.transitions.common import TaskEntry, fan_out, raise_if_failed, update_roles
 from actors.transitions.configure import configuration, tcp_purposes
@@ -43,6 +41,7 @@ from actors.transitions.deploy import (
     deployable_request,
     has_state,
     launch_request,
+    new_role,
     spec_for,
     start_task,
 )
@@ -328,12 +327,8 @@ async def reconcile_roles(env: EnvironmentRuntime) -> None:
         else:
             parent_path = path.rsplit(".", 1)[0] if "." in path else ""
             parent = env.roles.get(parent_path) or env.self_handle
-            env.roles[path] = RoleActor.options(
-                name=naming.role_actor(env.env_id, path),
-                namespace=naming.NAMESPACE,
-                lifetime="detached",
-                scheduling_strategy=pinned(env.settings.control_node_id),
-            ).remote(env.env_id, path, kids, parent, parent is env.self_handle, env.self_handle)
+            placement = pinned(env.settings.control_node_id)
+            env.roles[path] = new_role(env, path, kids, parent, placement)
         env.role_children[path] = kids
 
 
