@@ -158,7 +158,8 @@ class CallBook:
 def request(env: EnvironmentRuntime, path: str, spec: CallSpec) -> dict[str, Any]:
     """What the runner needs for one call (plain data)."""
     book: CallBook = env.calls
-    variables = {**env.workflow.variables, **spec.variables, "environment_id": env.env_id}
+    variables = {**env.workflow.variables, **spec.variables, **env.model.call_variables(path)}
+    variables["environment_id"] = env.env_id
     variables.setdefault("run_type", str(env.user_vars.get("run_type", env.settings.run_type)))
     if book.current_run is not None:
         run = str(book.current_run)
@@ -209,6 +210,8 @@ async def _call(env: EnvironmentRuntime, path: str, spec: CallSpec, req: dict[st
         error = f"the plugin runner failed: {reason(exc)}"
     if error:
         detail["severity"] = "fatal" if spec.critical else "warning"
+    elif spec.return_var:
+        env.model.call_returned(path, spec.return_var, output)
     with contextlib.suppress(Exception):
         env.publish(
             Event(

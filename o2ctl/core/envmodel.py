@@ -46,6 +46,8 @@ WATCHED = (EnvState.CONFIGURED, EnvState.RUNNING)
 """The states in which a root role in ERROR takes the environment to ERROR by itself."""
 MODIFIABLE = (EnvState.DEPLOYED, EnvState.CONFIGURED, EnvState.RUNNING)
 """The states in which a MODIFY may change the environment."""
+MAX_RETURN = 2000
+"""A call's output stored as its ``return:`` variable (the runner's output bound, too)."""
 
 
 @dataclass
@@ -92,6 +94,7 @@ class EnvironmentModel(Generic[T]):
         self.run_number: int | None = None
         self.run_start_ms = 0
         self.channels: dict[str, str] = {}
+        self.call_returns: dict[str, dict[str, str]] = {}  # call role path -> its `return:`
         self.last_error = ""
         self.durations: dict[str, float] = {}
         self._clock = clock
@@ -240,6 +243,17 @@ class EnvironmentModel(Generic[T]):
             self.last_error = outcome.error
         return outcome
 
+    # -- call roles' return values -------------------------------------------------------
+    def call_returned(self, path: str, var: str, output: str) -> None:
+        """A call role's ``return:`` variable takes its call's output. As in AliECS, it is a
+        runtime variable of the call role itself: its later calls see it (the same call at
+        the next run, say), over the role's template variables."""
+        self.call_returns.setdefault(path, {})[var] = output[:MAX_RETURN]
+
+    def call_variables(self, path: str) -> dict[str, str]:
+        """The runtime variables a call of the role at ``path`` gets over its template's."""
+        return dict(self.call_returns.get(path, {}))
+
     # -- reads ------------------------------------------------------------------------
     def task_counts(self) -> dict[str, int]:
         return task_counts(self.tasks.values())
@@ -291,6 +305,7 @@ class EnvironmentModel(Generic[T]):
             tasks={p: e.record() for p, e in self.tasks.items()},
             roles=dict(roles),
             channels=dict(self.channels),
+            call_returns={p: dict(v) for p, v in self.call_returns.items()},
             event_seq=event_seq,
         )
 
@@ -315,5 +330,6 @@ class EnvironmentModel(Generic[T]):
         model = cls(rec.env_id, target, state=EnvState(rec.state), created=rec.created, clock=clock)
         model.run_number, model.run_start_ms = rec.run_number, rec.run_start_ms
         model.last_error, model.channels = rec.last_error, dict(rec.channels)
+        model.call_returns = {p: dict(v) for p, v in rec.call_returns.items()}
         model.tasks = {p: make_task(raw) for p, raw in rec.tasks.items()}
         return model

@@ -89,6 +89,7 @@ class EnvRecord:
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)  # role path -> TaskRecord
     roles: dict[str, str] = field(default_factory=dict)  # role path -> actor name
     channels: dict[str, str] = field(default_factory=dict)
+    call_returns: dict[str, dict[str, str]] = field(default_factory=dict)  # path -> var -> value
     event_seq: int = 0
 
     def to_dict(self) -> dict[str, Any]:

@@ -45,6 +45,7 @@ TRIGGER = re.compile(
 TRIGGER_HELP = (
     "a hook point such as before_CONFIGURE, after_START_ACTIVITY+100, enter_RUNNING, DESTROY"
 )
+RETURN_VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 HOOK_TIMEOUT_S = 30.0
 CALL_TIMEOUT_S = 30.0
 
@@ -54,6 +55,16 @@ def parse_trigger(value: object, what: str) -> str:
     text = to_text(value).strip()
     if not TRIGGER.fullmatch(text):
         raise TemplateError(f"{what} is {text!r}", expected=TRIGGER_HELP)
+    return text
+
+
+def parse_return(value: object) -> str:
+    """A call's ``return:``: the name of the variable its output is stored in."""
+    text = to_text(value).strip()
+    if not RETURN_VAR.fullmatch(text):
+        raise TemplateError(
+            f"call.return is {text[:80]!r}", expected="a variable name (letters, digits, _)"
+        )
     return text
 
 
@@ -160,7 +171,7 @@ class CallRole(RoleTemplate):
                 ),
                 timeout_s=CALL_TIMEOUT_S if timeout is None else timeout,
                 critical=to_bool(render(call.get("critical"), env), "call.critical", default=True),
-                return_var=optional_render(call.get("return"), env, to_text),
+                return_var=optional_render(call.get("return"), env, parse_return),
                 variables={k: to_text(v) for k, v in state.scope.flatten().items()},
             )
             _bind(ex, state.frame.path, spec, nargs)

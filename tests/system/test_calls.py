@@ -225,3 +225,28 @@ def test_the_run_number_reaches_the_stop_calls_after_an_environment_actor_restar
     assert stops == [f"call before_STOP_ACTIVITY run {run}"]
     assert not [e for e in call_events(env) if e["status"] == "DONE_ERROR"]
     env.destroy()
+
+
+def test_a_call_return_variable_is_read_by_its_next_call_even_after_an_actor_restart(
+    clean_o2: Any, state_dir: Path, calls_repo: str
+) -> None:
+    """``return: previous``: the call's output (testplugin.Append answers the file it wrote)
+    is the call role's ``previous`` at its next call, over the role's own ``previous:
+    none``; it is part of the environment's record, so a restarted actor still has it."""
+    order = Order(state_dir)
+    env = clean_o2.create_environment(calls_repo, vars=order.vars(remember="yes"))
+    env.start()
+    first = env.run_number
+    env.stop()
+    worker = env.summary()["actor_pid"]
+    os.kill(worker, signal.SIGKILL)
+    wait_for(lambda: env.summary()["actor_pid"] != worker, 30, "the environment actor back")
+    env.start()
+    second = env.run_number
+    env.stop()
+    remembered = [line for line in order.lines() if line.startswith("call remember")]
+    assert remembered == [
+        f"call remember run {first} previous none",
+        f"call remember run {second} previous {order.name}",
+    ]
+    env.destroy()

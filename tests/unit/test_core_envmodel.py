@@ -372,7 +372,18 @@ def test_a_record_written_before_the_model_still_loads() -> None:
         {"chan:data": 47101},
         True,
     )
-    assert m.snapshot(roles=rec.roles, event_seq=rec.event_seq).to_dict() == json.loads(OLD_RECORD)
+    again = m.snapshot(roles=rec.roles, event_seq=rec.event_seq).to_dict()
+    assert again == {**json.loads(OLD_RECORD), "call_returns": {}}  # a field added since
+
+
+def test_a_call_return_is_kept_per_call_role_bounded_and_in_the_record() -> None:
+    m = model(EnvState.RUNNING)
+    m.call_returned("root.calls.a", "previous", "x" * 5000)
+    assert m.call_variables("root.calls.a") == {"previous": "x" * 2000}
+    assert m.call_variables("root.calls.b") == {}  # another call role does not see it
+    rec = EnvRecord.from_dict(json.loads(json.dumps(m.snapshot(roles={}, event_seq=0).to_dict())))
+    back = EnvironmentModel.from_record(rec, versioned_task)
+    assert back.call_variables("root.calls.a") == {"previous": "x" * 2000}
 
 
 # -- after a restart ----------------------------------------------------------------------

@@ -267,6 +267,13 @@ def test_call_roles_need_a_function_and_a_trigger() -> None:
     check(
         fail(base + "    call: {func: dcs.X()}\n"), line=4, role="w.c", says="call without trigger"
     )
+    check(
+        fail(base + "    call: {func: dcs.X(), trigger: DESTROY, return: 'a b; rm'}\n"),
+        line=4,
+        role="w.c",
+        says="call.return is 'a b; rm'",
+        expected="a variable name",
+    )
 
 
 def test_helpers_needing_services_are_named() -> None:
