@@ -102,12 +102,10 @@ class Started:
 
 
 class CallBook:
-    """One environment's calls in flight, its current run, and its hook point index."""
+    """One environment's calls in flight and its hook point index."""
 
     def __init__(self) -> None:
         self.pending: list[Started] = []
-        self.current_run: int | None = None  # from before_START_ACTIVITY to the run's end
-        self.last_run: int | None = None
         self.points: Points | None = None  # filled by actors.hooks on first use
 
     def start(self, env: EnvironmentRuntime, path: str, spec: CallSpec) -> None:
@@ -146,26 +144,18 @@ class CallBook:
                 )
             )
 
-    def run_began(self, run_number: int) -> None:
-        self.current_run = run_number
-
-    def run_ended(self) -> None:
-        if self.current_run is not None:
-            self.last_run = self.current_run
-        self.current_run = None
-
 
 def request(env: EnvironmentRuntime, path: str, spec: CallSpec) -> dict[str, Any]:
     """What the runner needs for one call (plain data)."""
-    book: CallBook = env.calls
+    current, last = env.model.run_number, env.model.last_run_number
     variables = {**env.workflow.variables, **spec.variables, **env.model.call_variables(path)}
     variables["environment_id"] = env.env_id
     variables.setdefault("run_type", str(env.user_vars.get("run_type", env.settings.run_type)))
-    if book.current_run is not None:
-        run = str(book.current_run)
+    if current is not None:
+        run = str(current)
         variables.update(run_number=run, runNumber=run, run_start_time_ms=str(env.run_start_ms))
-    if book.last_run is not None:
-        variables["last_run_number"] = str(book.last_run)
+    if last is not None:
+        variables["last_run_number"] = str(last)
     return {
         "env_id": env.env_id,
         "workflow": env.workflow.workflow,
@@ -174,7 +164,7 @@ def request(env: EnvironmentRuntime, path: str, spec: CallSpec) -> dict[str, Any
         "trigger": spec.trigger,
         "critical": spec.critical,
         "state": env.fsm.state.value,
-        "run_number": book.current_run,
+        "run_number": current,
         "variables": variables,
         "timeout_s": spec.timeout_s,
         "detectors": tuple(env.detectors),

@@ -22,7 +22,6 @@ import ray
 from actors import naming
 from actors.transitions.common import TaskEntry, update_roles
 from actors.transitions.deploy import has_state, spec_for
-from o2ctl.core.envfsm import EnvState
 from o2ctl.core.envrecord import EnvRecord, TaskRecord
 from o2ctl.core.envtasks import task_gone, task_seen, task_silent
 from o2ctl.core.events import Event, EventLog
@@ -47,13 +46,9 @@ def entry_of(raw: Mapping[str, Any]) -> TaskEntry:
 
 async def restore(env: EnvironmentRuntime, rec: EnvRecord) -> None:
     """The model came from ``rec`` already (``EnvironmentModel.from_record``); bring back
-    what is the actor's: the event log's place, the run's calls, the actors' handles."""
+    what is the actor's: the event log's place, the actors' handles (the run's number, which
+    the calls of its end need, is the model's)."""
     env.events = EventLog(start_seq=rec.event_seq)
-    if rec.run_number is not None:  # the calls of the run's end need its number
-        if env.model.state is EnvState.RUNNING:
-            env.calls.run_began(int(rec.run_number))
-        else:
-            env.calls.last_run = int(rec.run_number)
     if not rec.tasks and not rec.roles:
         return
     await _roles(env, rec)

@@ -46,10 +46,9 @@ async def before_step(env: EnvironmentRuntime, ev: EnvEvent, state: str) -> None
     book: CallBook = env.calls
     book.abandon(env, f"its await point was not reached before {ev.value} began")
     failed = await run_hooks(env, f"before_{ev.value}", "negative")
-    kept = (env.run_number, env.run_start_ms, book.current_run)
+    kept = (env.run_number, env.run_start_ms)
     if not failed and ev is EnvEvent.START_ACTIVITY:
         await begin_run(env)
-        book.run_began(int(env.run_number or 0))
     steps: list[tuple[str, Weights]] = [
         (f"before_{ev.value}", "nonnegative"),
         (f"leave_{state}", "all"),
@@ -64,7 +63,7 @@ async def before_step(env: EnvironmentRuntime, ev: EnvEvent, state: str) -> None
     if ev is EnvEvent.GO_ERROR:
         report(env, ev, failed)
         return
-    env.run_number, env.run_start_ms, book.current_run = kept
+    env.run_number, env.run_start_ms = kept
     book.abandon(env, f"{ev.value} was cancelled")
     raise TransitionCancelled(
         f"{ev.value} cancelled in environment {env.env_id}, which stays {state}: "
@@ -83,7 +82,7 @@ async def after_step(env: EnvironmentRuntime, ev: EnvEvent, fire: Callable[[], N
     failed += await run_hooks(env, f"enter_{env.fsm.state.value}")
     failed += await run_hooks(env, f"after_{ev.value}")
     if ev in (EnvEvent.STOP_ACTIVITY, EnvEvent.GO_ERROR):
-        env.calls.run_ended()
+        env.model.run_ended()
     if not failed:
         return
     if ev is EnvEvent.GO_ERROR:
@@ -110,7 +109,7 @@ async def go_error_points(env: EnvironmentRuntime, before: str, phase: str) -> N
         except Exception as exc:  # GO_ERROR goes on whatever a hook does
             failed.append(f"{point}: {reason(exc)}")
     if phase != "before":
-        book.run_ended()
+        env.model.run_ended()
     if failed:
         report(env, EnvEvent.GO_ERROR, failed)
 

@@ -92,6 +92,7 @@ class EnvironmentModel(Generic[T]):
         self.busy: str | None = None
         self.busy_since = 0.0
         self.run_number: int | None = None
+        self.last_run_number: int | None = None
         self.run_start_ms = 0
         self.channels: dict[str, str] = {}
         self.call_returns: dict[str, dict[str, str]] = {}  # call role path -> its `return:`
@@ -243,6 +244,13 @@ class EnvironmentModel(Generic[T]):
             self.last_error = outcome.error
         return outcome
 
+    def run_ended(self) -> None:
+        """After STOP_ACTIVITY or GO_ERROR (once their hooks ran): no run is current any
+        more, and the one that was is the last (AliECS's ``last_run_number``)."""
+        if self.run_number is not None:
+            self.last_run_number = self.run_number
+        self.run_number = None
+
     # -- call roles' return values -------------------------------------------------------
     def call_returned(self, path: str, var: str, output: str) -> None:
         """A call role's ``return:`` variable takes its call's output. As in AliECS, it is a
@@ -271,6 +279,7 @@ class EnvironmentModel(Generic[T]):
             "busy": self.busy,
             "cleaning_up": cleaning_up,
             "run_number": self.run_number,
+            "last_run_number": self.last_run_number,
             "created": self.created,
             "tasks": len(self.tasks),
             "task_states": self.task_counts(),
@@ -300,6 +309,7 @@ class EnvironmentModel(Generic[T]):
             state=self.fsm.state.value,
             busy=self.busy or "",
             run_number=self.run_number,
+            last_run_number=self.last_run_number,
             run_start_ms=self.run_start_ms,
             last_error=self.last_error,
             tasks={p: e.record() for p, e in self.tasks.items()},
@@ -329,6 +339,9 @@ class EnvironmentModel(Generic[T]):
         )
         model = cls(rec.env_id, target, state=EnvState(rec.state), created=rec.created, clock=clock)
         model.run_number, model.run_start_ms = rec.run_number, rec.run_start_ms
+        model.last_run_number = rec.last_run_number
+        if model.state is not EnvState.RUNNING and rec.busy != EnvEvent.START_ACTIVITY.value:
+            model.run_ended()  # a record from before the run's end was the model's
         model.last_error, model.channels = rec.last_error, dict(rec.channels)
         model.call_returns = {p: dict(v) for p, v in rec.call_returns.items()}
         model.tasks = {p: make_task(raw) for p, raw in rec.tasks.items()}

@@ -83,7 +83,8 @@ class EnvRecord:
     created: float = 0.0
     state: str = EnvState.STANDBY.value
     busy: str = ""
-    run_number: int | None = None
+    run_number: int | None = None  # the current run's, while one is (RUNNING)
+    last_run_number: int | None = None
     run_start_ms: int = 0
     last_error: str = ""
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)  # role path -> TaskRecord

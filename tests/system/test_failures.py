@@ -118,6 +118,7 @@ def test_a_lost_node_takes_its_tasks_and_recover_places_them_again(
         if t["host"] in ("flp1", "flp2"):
             assert labels[where].get("machine_id") == t["host"], (t, labels[where])
     env.start()
+    run = env.run_number
     on_flp1 = [t for t in env.tasks if t["host"] == "flp1"]
     others = {t["role_path"]: t["pid"] for t in env.tasks if t["host"] != "flp1"}
 
@@ -133,6 +134,8 @@ def test_a_lost_node_takes_its_tasks_and_recover_places_them_again(
     assert took < 15, f"node loss noticed after {took:.1f}s"
 
     assert env.recover() == "DEPLOYED"
+    after = env.summary()  # the run ended with GO_ERROR: none is current, it is the last
+    assert (after["run_number"], after["last_run_number"]) == (None, run)
     moved = {t["role_path"]: t for t in env.tasks}
     for t in on_flp1:
         assert moved[t["role_path"]]["host"] == "flp2"

@@ -59,6 +59,8 @@ def test_run_numbers_strictly_increase_across_environments(clean_o2: Any) -> Non
         env.start()
         seen.append(env.run_number)
         env.stop()
+        stopped = env.summary()  # as AliECS: no current run once stopped, the last one kept
+        assert (stopped["run_number"], stopped["last_run_number"]) == (None, seen[-1])
         env.start()
         seen.append(env.run_number)
         env.destroy(allow_in_running=True)

@@ -342,9 +342,10 @@ def test_snapshot_record_model_round_trip(
     back = EnvironmentModel.from_record(EnvRecord.from_dict(raw), versioned_task)
     assert back.target == target and back.state == state and back.busy is None
     assert back.tasks == {p: VersionedTask(**{**vars(t), "version": 0}) for p, t in m.tasks.items()}
-    assert back.snapshot(roles={"root": "e1:root"}, event_seq=17) == EnvRecord(
-        **{**vars(rec), "busy": ""}
-    )
+    expected = {**vars(rec), "busy": ""}
+    if run is not None and state is not EnvState.RUNNING and busy != "START_ACTIVITY":
+        expected.update(run_number=None, last_run_number=run)  # a run outside RUNNING has ended
+    assert back.snapshot(roles={"root": "e1:root"}, event_seq=17) == EnvRecord(**expected)
 
 
 OLD_RECORD = """{"env_id": "2X9Yk", "workflow": "readout-dataflow", "repo": "workflows",
@@ -373,7 +374,20 @@ def test_a_record_written_before_the_model_still_loads() -> None:
         True,
     )
     again = m.snapshot(roles=rec.roles, event_seq=rec.event_seq).to_dict()
-    assert again == {**json.loads(OLD_RECORD), "call_returns": {}}  # a field added since
+    assert again == {**json.loads(OLD_RECORD), "call_returns": {}, "last_run_number": None}
+
+
+def test_a_run_ends_into_last_run_number_and_an_older_record_gets_there_too() -> None:
+    m = model(EnvState.RUNNING)
+    m.run_number = 7
+    m.run_ended()
+    assert (m.run_number, m.last_run_number) == (None, 7)
+    m.run_ended()  # GO_ERROR after STOP: nothing more to end
+    assert (m.run_number, m.last_run_number) == (None, 7)
+    old = EnvRecord("e1", "wf", state="CONFIGURED", run_number=5)  # written before the fix
+    assert EnvironmentModel.from_record(old, versioned_task).last_run_number == 5
+    starting = EnvRecord("e1", "wf", state="CONFIGURED", run_number=6, busy="START_ACTIVITY")
+    assert EnvironmentModel.from_record(starting, versioned_task).run_number == 6
 
 
 def test_a_call_return_is_kept_per_call_role_bounded_and_in_the_record() -> None:
