@@ -205,6 +205,8 @@ async def modify(
             ctrl.detectors.unlock(env_id, locked)
     if not dry_run:
         ctrl.detectors.release(env_id, keep=target.detectors)
+    if target.warnings:
+        result["warnings"] = list(target.warnings)
     return result
 
 

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from actors.controller import ControllerRuntime
 
 MAX_PATHS = 1000
+USER_VAR_WARNINGS = "user vars "
+"""The expansion's warnings about the user's variables (a role path or a name it does not
+know): a modify says them as a create does."""
 
 
 async def new_target(
@@ -62,4 +65,5 @@ async def new_target(
     workflow = replace(expanded, root=exclude(expanded.root, excluded))
     detectors = parse_detectors(expanded.variables.get("detectors"))
     locked = ctrl.detectors.lock(env_id, detectors)  # refused naming the holder: none locked
-    return Target(workflow, variables, excluded, detectors), locked
+    warned = [w for w in expanded.warnings if w.startswith(USER_VAR_WARNINGS)]
+    return Target(workflow, variables, excluded, detectors, warned), locked

@@ -63,6 +63,7 @@ class Target:
     user_vars: dict[str, str]
     excluded: list[str]
     detectors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what the change's user vars meet
 
 
 @dataclass

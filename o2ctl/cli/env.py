@@ -297,6 +297,7 @@ def diff_text(env_id: str, d: dict[str, Any]) -> str:
         lines.append(f"  would be refused: {d['refused']}")
     if d.get("run_number") is not None:
         lines.append(f"  new run {d['run_number']}")
+    lines += [f"  warning: {w}" for w in d.get("warnings", [])]
     return "\n".join(lines)
 
 

@@ -57,6 +57,10 @@ SITE_DEFAULTS: dict[str, object] = {
 """Variables an AliECS site provides globally, with neutral values (callers override)."""
 
 MAX_NODES = DEFAULT_BUDGET.roles
+READ_BY_O2CTL = frozenset(
+    {"detectors", "run_type", "modify_while_running", "auto_stop_timeout", "environment_id"}
+)
+"""User variables o2ctl itself reads, whether or not a template does."""
 
 
 class Expansion:
@@ -75,6 +79,7 @@ class Expansion:
         self.meter = meter
         self.warnings: list[str] = []
         self.warned: set[str] = set()
+        self.known: set[str] = set()
         self.including: list[str] = []
         self.targeted: dict[str, dict[str, object]] = {}
         self.targets_used: set[str] = set()
@@ -242,6 +247,14 @@ def _expand(
     ex.locks.check(users)
     for key in sorted(set(ex.targeted) - ex.targets_used):
         ex.warn(f"user vars for {key!r} target no role of the expanded tree")
+    known = ex.known | READ_BY_O2CTL
+    unknown = sorted(k for k in users if ":" not in k and k not in known)
+    if unknown:
+        ex.warn(
+            f"user vars {', '.join(map(repr, unknown[:20]))}{' …' if len(unknown) > 20 else ''}"
+            f" are unknown to workflow {workflow!r}: no defaults: or vars: declares them and"
+            " nothing reads them (a misspelt name?)"
+        )
     stem = workflow.rpartition("/")[2].partition("@")[0].removesuffix(".yaml")
     if root.name != stem and "{{" not in root.name:
         ex.warn(f"root role {root.name!r} is not named after its template {workflow!r}")

@@ -45,6 +45,7 @@ TRIGGER = re.compile(
 TRIGGER_HELP = (
     "a hook point such as before_CONFIGURE, after_START_ACTIVITY+100, enter_RUNNING, DESTROY"
 )
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 RETURN_VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 HOOK_TIMEOUT_S = 30.0
 CALL_TIMEOUT_S = 30.0
@@ -113,6 +114,7 @@ class TaskRole(RoleTemplate):
             connects = render_decls(template.connects, tenv, file=origin, line=line, role=path)
             own = render_constraints(template.constraints, tenv, origin)
         rendered = render_task(tenv, raw, path)
+        ex.known.update(tenv.used, template.defaults.values, template.vars.values)
         mode: ControlMode = template.control_mode
         if mode == "basic" and trigger:
             mode = "hook"
@@ -155,6 +157,7 @@ class CallRole(RoleTemplate):
         env, call = state.env, self.call
         with located(line=self.call_where.line):
             func = render_text(call["func"], env).strip()
+            ex.known.update(NAME.findall(func))  # its arguments read these when it is called
             integration, method, nargs = _function_name(func)
             if call.get("trigger") is None:
                 raise TemplateError("call without trigger", expected=TRIGGER_HELP)

@@ -103,11 +103,12 @@ class IncludeRole(RoleTemplate):
     def _enter(ex: Expander, sub: AggregatorRole, state: RoleState) -> RoleState | None:
         """The included root's variables, constraints and channels, one level below ours."""
         scope = state.scope.child()
-        env = RoleEnv(scope, state.frame.parent, ex.integration, ex.warn)
+        env = RoleEnv(scope, state.frame.parent, ex.integration, ex.warn, ex.known)
         env.this = state.frame
         common, file = sub.common, sub.where.file
         if common.locked:
             ex.lock(common.locked, Where(file, common.lines.get("locked", sub.where.line)))
+        ex.known.update(common.defaults.values, common.vars.values)
         with located(file=file, line=sub.where.line):
             if not is_enabled(common.enabled, env):
                 return None
@@ -171,7 +172,7 @@ class IteratorRole(RoleTemplate):
         inherited: tuple[Constraint, ...],
         locals: Mapping[str, str],
     ) -> list[Draft]:
-        env = RoleEnv(scope.child(locals), parent, ex.integration, ex.warn)
+        env = RoleEnv(scope.child(locals), parent, ex.integration, ex.warn, ex.known)
         with located(file=self.for_where.file, line=self.for_where.line, role=parent.path):
             values, spec = self.values(env)
         if not values:

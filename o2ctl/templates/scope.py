@@ -139,7 +139,7 @@ def _up(start: Frame | None, levels: object) -> RoleRef:
 class RoleEnv:
     """The environment of a role's fields during expansion."""
 
-    __slots__ = ("integration", "parent", "scope", "sink", "this")
+    __slots__ = ("integration", "parent", "scope", "seen", "sink", "this")
 
     def __init__(
         self,
@@ -147,9 +147,11 @@ class RoleEnv:
         parent: Frame | None,
         integration: IntegrationContext,
         sink: Callable[[str], None],
+        seen: set[str] | None = None,
     ) -> None:
         self.scope, self.parent, self.integration, self.sink = scope, parent, integration, sink
         self.this: Frame | None = None
+        self.seen = set() if seen is None else seen  # every variable name read
 
     def lookup(self, name: str) -> object:
         found = self.integration.plugin_helpers.get(name) or GLOBAL_NAMES.get(name)
@@ -157,12 +159,14 @@ class RoleEnv:
             return found
         if name in _TREE:
             return _TREE[name](self.parent, self.this)
+        self.seen.add(name)
         value = self.scope.get(name)
         if value is MISSING:
             raise unknown_variable(name, self.scope.flatten())
         return value
 
     def stack_get(self, name: str) -> object | None:
+        self.seen.add(name)
         value = self.scope.get(name, None)
         return value if not isinstance(value, Lazy) else value.text
 
@@ -242,6 +246,7 @@ class TaskEnv:
         return result
 
     def stack_get(self, name: str) -> object | None:
+        self.used.add(name)
         value = self.values.get(name)
         return None if value is None else self.resolve(name, value)
 

@@ -47,6 +47,7 @@ class Expander(Protocol):
     """What role kinds need from the expansion in progress (``expand.Expansion``)."""
 
     integration: IntegrationContext
+    known: set[str]  # variables read, or declared in a defaults:/vars: (unknown user vars warn)
 
     def warn(self, message: str) -> None: ...
 
@@ -140,11 +141,12 @@ def begin_role(
 ) -> RoleState | None:
     """Steps 1-4 for one role; None when it is disabled."""
     scope = parent_scope.child(locals)
-    env = RoleEnv(scope, parent, ex.integration, ex.warn)
+    env = RoleEnv(scope, parent, ex.integration, ex.warn, ex.known)
     label = _join(parent.path, to_text(common.name))
     file, line = common.where.file, common.where.line
     if common.locked:
         ex.lock(common.locked, Where(file, common.lines.get("locked", line)))
+    ex.known.update(common.defaults.values, common.vars.values)
     with located(file=file, line=line, role=label):
         with located(line=common.lines.get("enabled")):
             if not is_enabled(common.enabled, env):

@@ -237,3 +237,26 @@ def test_a_change_a_run_cannot_absorb_needs_a_new_run(clean_o2: Any, tmp_path: P
     assert {t["role_path"]: t["pid"] for t in env.tasks} == pids
     env.stop()
     env.destroy()
+
+
+def test_unknown_variables_and_role_paths_are_warned_at_create_and_modify(
+    clean_o2: Any,
+) -> None:
+    """A misspelt variable or a role path that names nothing is said, not silently stored."""
+    env = clean_o2.create_environment(
+        PIPELINE, vars={"nProcesors": "3", f"{PIPELINE}.nosuch:severity": "debug"}
+    )
+    said = [  # the controller's event of its creation carries the expansion's warnings
+        str(w)
+        for e in clean_o2.events(after=0, timeout=1.0)
+        if e.get("env_id") == env.id
+        for w in (e.get("detail") or {}).get("warnings", [])
+    ]
+    assert any("'nProcesors' are unknown to workflow" in w for w in said), said
+    assert any(f"'{PIPELINE}.nosuch' target no role" in w for w in said), said
+    pids = sorted(t["pid"] for t in env.tasks)
+    result = env.modify(vars={"severitty": "debug"})
+    assert any("'severitty'" in w and "unknown to workflow" in w for w in result["warnings"])
+    assert not result["added"] and not result["removed"] and not result["changed"]
+    assert sorted(t["pid"] for t in env.tasks) == pids
+    env.destroy()

@@ -294,3 +294,28 @@ def test_unknown_keys_are_warnings() -> None:
     wf = expand_workflow(source({"w": text}), "w")
     assert any("unknown key 'enable'" in w and ".yaml:4:" in w for w in wf.warnings)
     assert any("unknown key 'critcal'" in w for w in wf.warnings)
+
+
+def test_user_vars_the_workflow_does_not_know_are_warned_and_the_ones_it_knows_are_not() -> None:
+    text = (
+        "name: w\ndefaults: {declared: x, flag: 'true'}\nroles:\n"
+        "  - name: a\n    enabled: '{{ flag }}'\n    task: {load: simple}\n"
+        "  - name: off\n    enabled: 'false'\n    defaults: {only_here: y}\n"
+        "    task: {load: simple}\n"
+        "  - name: c\n    call: {func: 'testplugin.Append(order_file, x)', trigger: DESTROY}\n"
+    )
+    given = {
+        "tag": "t",  # read by the task template's command
+        "declared": "1",  # declared, read by nothing: a known name
+        "only_here": "2",  # declared by a disabled role: still known
+        "order_file": "f",  # read by a call's arguments when it runs
+        "detectors": "[]",  # read by o2ctl itself
+        "tagg": "typo",
+        "zzz": "typo",
+    }
+    expanded = expand_workflow(source({"w": text}), "w", given)
+    unknown = [w for w in expanded.warnings if "unknown to workflow" in w]
+    assert unknown == [
+        "user vars 'tagg', 'zzz' are unknown to workflow 'w': no defaults: or vars: declares"
+        " them and nothing reads them (a misspelt name?)"
+    ]
