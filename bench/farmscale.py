@@ -288,8 +288,12 @@ def measure_layout(client: Any, layout: Layout, repeats: Repeats) -> LayoutResul
     )
 
 
-def measure(layouts: list[Layout], repeats: Repeats) -> list[LayoutResult]:
-    """Every layout on one cluster, nodes added as the layouts need them."""
+def measure(
+    layouts: list[Layout], repeats: Repeats, errors: list[str] | None = None
+) -> list[LayoutResult]:
+    """Every layout on one cluster, nodes added as the layouts need them. A layout that
+    fails is said in ``errors`` (raised when none is given) and the next one still runs:
+    one stalled layout must not lose the others' figures."""
     out: list[LayoutResult] = []
     with farm_session() as (cluster, client):
         nodes = 0
@@ -297,7 +301,13 @@ def measure(layouts: list[Layout], repeats: Repeats) -> list[LayoutResult]:
             while nodes < layout.nodes:
                 nodes += 1
                 add_node(cluster, client, nodes)
-            out.append(measure_layout(client, layout, repeats))
+            try:
+                out.append(measure_layout(client, layout, repeats))
+            except Exception as exc:
+                if errors is None:
+                    raise
+                errors.append(f"farm {layout.label}: {type(exc).__name__}: {exc}")
+                say(f"farm {layout.label} FAILED (the other layouts go on): {errors[-1]}")
     return out
 
 

@@ -146,7 +146,8 @@ def main() -> None:
         say(f"WARNING {why}")
     if layouts:
         try:
-            farm = [r.to_dict() for r in farmscale.measure(layouts, run.repeats)]
+            measured = farmscale.measure(layouts, run.repeats, result.errors)
+            farm = [r.to_dict() for r in measured]
         except Exception as exc:  # the farm failing must not lose the rest
             result.errors.append(f"farm: {type(exc).__name__}: {exc}")
             say(f"farm FAILED: {result.errors[-1]}")
