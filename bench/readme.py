@@ -4,7 +4,7 @@ What flows through: ``bench/results/latest.json`` (or a given file). Out come th
 Benchmarks section (the run's tables from ``bench.report``, the farm harness's table,
 and a line of the run's facts: machine, load average before and after, duration, the
 command that produced it) and the At farm scale section (the ``cluster_utils`` check and
-``bench.farmmodel``'s tables). ``update_readme`` replaces what stands between the markers
+``bench.farmtables``). ``update_readme`` replaces what stands between the markers
 ``<!-- bench:results -->``/``<!-- /bench:results -->`` and ``<!-- bench:farm -->``/
 ``<!-- /bench:farm -->`` in README.md, and nothing else.
 
@@ -56,7 +56,8 @@ def farm_table(rows: list[dict[str, Any]]) -> str:
     and transition the time, the environment actor's CPU and the role actors' by node, and
     the check that the environment's CPU does not grow with the tasks on fixed nodes."""
     from bench.devices import CYCLE
-    from bench.farmmodel import HEAD_ROLES, growth_lines
+    from bench.farmmodel import HEAD_ROLES
+    from bench.farmtables import growth_lines
 
     parts = ("env", "roles head", "roles busiest node", *FARM_PARTS[1:])
     out = [
@@ -169,7 +170,7 @@ def render_farm(doc: dict[str, Any]) -> str:
     parts = []
     if doc.get("farm"):
         parts.append(farm_table(doc["farm"]))
-    from bench.farmmodel import farm_model
+    from bench.farmtables import farm_model
 
     model = farm_model(doc) or doc.get("farm_model")  # the model of this code, from the run
     parts.append(

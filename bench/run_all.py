@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import expansion, farmmodel, farmscale, stages
+from bench import expansion, farmscale, farmtables, stages
 from bench.common import (
     Figure,
     base_parser,
@@ -156,7 +156,7 @@ def main() -> None:
     meta["errors"], meta["warnings"] = result.errors, result.warnings
     extra: dict[str, Any] = {"floors": result.floors, "farm": farm}
     whole = {"meta": meta, "figures": [f.to_dict() for f in figures], **extra}
-    extra["farm_model"] = farmmodel.farm_model(whole)
+    extra["farm_model"] = farmtables.farm_model(whole)
     path = write_json(figures, meta, extra, _json(options))
     _outputs(options, path)
     sys.exit(1 if result.errors else 0)

@@ -13,16 +13,14 @@ from bench.farmmodel import (
     control_plane,
     costs_from,
     env_growth,
-    farm_model,
     fit_linear,
-    growth_lines,
     node,
     serial,
-    tables,
     transition_s,
     tree_from,
 )
 from bench.farmscale import Layout
+from bench.farmtables import farm_model, growth_lines, tables
 from bench.readme import farm_table, update_readme
 from bench.report import floors_table, table
 
