@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 
 from o2ctl.templates.convert import to_list, to_text
+from o2ctl.templates.dpl import FUNCTIONS as DPL_FUNCTIONS
 from o2ctl.templates.errors import TemplateError
 from o2ctl.templates.evaluate import Function, Namespace
 from o2ctl.templates.helpers import (
@@ -85,21 +86,6 @@ def _runtime_set(env: HelperEnv, component: object, key: object, value: object) 
     return value
 
 
-def _dpl_fallback(env: HelperEnv, uri: object) -> str:
-    env.warn(f"dpl.GenerateFromUriOrFallbackToTemplate: no DPL generator, using template {uri!r}")
-    return to_text(uri)
-
-
-def _no_dpl(name: str) -> Function:
-    def fail(env: HelperEnv, *args: object) -> object:
-        raise TemplateError(
-            f"dpl.{name}() needs the DPL workflow generator (o2-dpl-* dump), "
-            "which o2ctl does not provide"
-        )
-
-    return Function(f"dpl.{name}", fail, 0, 4)
-
-
 def _fn(name: str, impl: Callable[..., object], args: int) -> Function:
     return Function(name, impl, args)
 
@@ -121,13 +107,7 @@ RUNTIME = Namespace("runtime", {
     "Set": _fn("runtime.Set", _runtime_set, 3),
 })  # fmt: skip
 
-DPL = Namespace("dpl", {
-    "Generate": _no_dpl("Generate"),
-    "GenerateFromUri": _no_dpl("GenerateFromUri"),
-    "GenerateFromUriOrFallbackToTemplate": _fn(
-        "dpl.GenerateFromUriOrFallbackToTemplate", _dpl_fallback, 1
-    ),
-})  # fmt: skip
+DPL = Namespace("dpl", dict(DPL_FUNCTIONS))
 
 GLOBAL_NAMES: dict[str, Function | Namespace] = {
     "len": LEN,
