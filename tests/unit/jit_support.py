@@ -78,4 +78,3 @@ def make_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Site:
         monkeypatch.delenv(name, raising=False)
     site.set_versions("o2-O2-1.0-1.el9 o2-QualityControl-1.0-1.el9")
     return site
-
