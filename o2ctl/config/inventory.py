@@ -3,17 +3,22 @@
 apricot lists the keys under ``o2/hardware/detectors/`` and takes, from a key
 ``o2/hardware/detectors/DET/flps/HOST/``, that ``HOST`` belongs to ``DET``. ``Inventory``
 does the same, once, on first use (an expansion that never asks costs no read), and is the
-``Mapping`` that ``inventory.DetectorForHost``/``DetectorsForHosts`` look hosts up in.
+``Mapping`` that ``inventory.DetectorForHost``/``DetectorsForHosts`` look hosts up in. An
+FLP's readout cards are the JSON object at ``o2/hardware/flps/HOST/cards`` (card → its
+``serial``, ``endpoint``, ``type`` …), read by ``inventory.CRUCardsForHost`` and
+``EndpointsForCRUCard`` through ``Inventory.cards_for_host``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 
 from o2ctl.config.errors import ConfigError
 from o2ctl.config.kvstore import ConfigStore
 
 DETECTORS_PREFIX = "o2/hardware/detectors"
+FLPS_PREFIX = "o2/hardware/flps"
 
 
 def read_inventory(store: ConfigStore) -> dict[str, str]:
@@ -56,3 +61,17 @@ class Inventory(Mapping[str, str]):
 
     def __len__(self) -> int:
         return len(self._load())
+
+    def cards_for_host(self, host: str) -> list[dict[str, str]]:
+        """The readout cards of ``host``, as its ``cards`` key lists them."""
+        key = f"{FLPS_PREFIX}/{host}/cards"
+        text = self.store.get(key)
+        if text is None:
+            raise ConfigError(f"hardware inventory: no {key}")
+        try:
+            cards = json.loads(text)
+        except ValueError as e:
+            raise ConfigError(f"hardware inventory: {key} is not JSON: {e}") from None
+        if not isinstance(cards, dict) or not all(isinstance(c, dict) for c in cards.values()):
+            raise ConfigError(f"hardware inventory: {key} is not an object of card objects")
+        return [{k: str(v) for k, v in card.items()} for card in cards.values()]

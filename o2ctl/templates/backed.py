@@ -48,6 +48,30 @@ def _detectors_for_hosts(env: HelperEnv, hosts: object) -> str:
     return json.dumps(detectors, separators=(",", ":"))
 
 
+def _cards(env: HelperEnv, function: str, host: str) -> list[dict[str, str]] | None:
+    reader = getattr(env.integration.inventory, "cards_for_host", None)
+    if reader is None:
+        env.warn(f"inventory.{function}({host!r}): no card inventory configured, gives none")
+        return None
+    try:
+        cards: list[dict[str, str]] = reader(host)
+    except Exception as error:  # the store's ConfigError, one line
+        raise TemplateError(f"inventory.{function}({host!r}): {error}") from None
+    return cards
+
+
+def _cru_cards_for_host(env: HelperEnv, host: object) -> str:
+    cards = _cards(env, "CRUCardsForHost", to_text(host)) or []
+    serials = list(dict.fromkeys(card.get("serial", "") for card in cards))
+    return json.dumps(serials, separators=(",", ":"))
+
+
+def _endpoints_for_cru_card(env: HelperEnv, host: object, serial: object) -> str:
+    cards = _cards(env, "EndpointsForCRUCard", to_text(host)) or []
+    wanted = to_text(serial)
+    return " ".join(card.get("endpoint", "") for card in cards if card.get("serial") == wanted)
+
+
 def _config_get(env: HelperEnv, path: object) -> str:
     store = env.integration.config
     key = to_text(path)
@@ -100,6 +124,8 @@ CONFIG = Namespace("config", {
 INVENTORY = Namespace("inventory", {
     "DetectorForHost": _fn("inventory.DetectorForHost", _detector_for_host, 1),
     "DetectorsForHosts": _fn("inventory.DetectorsForHosts", _detectors_for_hosts, 1),
+    "CRUCardsForHost": _fn("inventory.CRUCardsForHost", _cru_cards_for_host, 1),
+    "EndpointsForCRUCard": _fn("inventory.EndpointsForCRUCard", _endpoints_for_cru_card, 2),
 })  # fmt: skip
 
 RUNTIME = Namespace("runtime", {
