@@ -206,3 +206,29 @@ def test_the_site_environment_script_is_sourced_first(
     site.expand(**TST)
     assert site.runs() == [] and len((site.root / "sourced.log").read_text().splitlines()) == 3
     assert os.environ["DPL_STANDIN_LOG"] == str(site.log)
+
+
+def test_a_git_repository_gives_a_new_name_after_a_refresh(site: Site, tmp_path: Path) -> None:
+    from test_config_gitutil import GitRemote
+
+    from o2ctl.config import FileRuntimeStore, GitRepository, RepositoryManager
+    from o2ctl.expansion import expand_for_environment
+
+    files = {
+        str(p.relative_to(site.repo)): p.read_text() for p in site.repo.rglob("*") if p.is_file()
+    }
+    remote = GitRemote(tmp_path / "git", files)
+    repo = GitRepository(remote.url, tmp_path / "clones")
+    path = "flp-chain.host-flp-tst1.dpl.readout-proxy"
+
+    def task_class() -> str:
+        wf = expand_for_environment(
+            RepositoryManager(), FileRuntimeStore(site.state), "flp-chain", TST, repo=repo
+        )
+        return wf.root.find(path).task.task_class  # type: ignore[union-attr]
+
+    first = task_class()
+    assert task_class() == first and len(site.runs()) == 3
+    remote.commit({"README": "a change elsewhere"}, "unrelated")
+    repo.refresh()
+    assert task_class() != first and len(site.runs()) == 6
