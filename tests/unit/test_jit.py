@@ -232,3 +232,19 @@ def test_a_git_repository_gives_a_new_name_after_a_refresh(site: Site, tmp_path:
     remote.commit({"README": "a change elsewhere"}, "unrelated")
     repo.refresh()
     assert task_class() != first and len(site.runs()) == 6
+
+
+def test_a_preserved_raw_channel_keeps_its_address(site: Site) -> None:
+    (site.repo / "jit" / "tst-merger").write_text(
+        "o2-dpl-raw-proxy -b --readout-proxy '--channel-config \"name=readout-proxy,type=pull,"
+        "method=connect,address=ipc:///tmp/p,transport=shmem\"' | o2-dpl-output-proxy -b "
+        "--labels tstqc:ecs-preserve-raw-channels --proxy-name tstqc --tstqc '--channel-config "
+        '"name=tstqc,method=bind,address=tcp://*:{{ merger_port }},type=push,transport=zeromq"\' '
+        "| o2-dpl-output-proxy -b --dpl-output-proxy '--channel-config \"name=downstream,"
+        "type=push,method=bind,address=ipc:///tmp/q,transport=shmem\"'"
+    )
+    wf = site.expand(hosts='["flp-tst1"]', tst_dpl_workflow="tst-merger", merger_port="29950")
+    merger = wf.root.find("flp-chain.host-flp-tst1.dpl.tstqc").task
+    assert merger is not None
+    bind = next(b for b in merger.binds if b.name == "tstqc")
+    assert (bind.target, bind.global_alias) == ("tcp://*:29950", None)
