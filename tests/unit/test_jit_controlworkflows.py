@@ -145,3 +145,49 @@ def test_the_cli_shows_a_detector_dpl_devices_wired_to_readout(
     assert targets == [f"{base}.stfb:dpl-chan"]
     stfs = find(root, f"{base}.stfs")["task"]
     assert [c["target"] for c in stfs["connects"]] == [f"{base}.dpl.dpl-output-proxy:downstream"]  # type: ignore[index]
+
+
+class SiteVars:
+    """Values for the tags of ALICE's jit/ commands (any other name reads as 1)."""
+
+    VALUES = {"it": TPC_HOSTS[0], "apricot_endpoint": "apricot.internal:32188",
+              "consul_endpoint": "consul.internal:8500", "run_type": "PHYSICS",
+              "pdp_beam_type": "pp", "pdp_n_hbf_per_tf": "128", "detector": "TPC",
+              "merger_node": "epn001", "qc_json_file": "/etc/qc.json",
+              "cru_config_uri": "consul-ini://consul.internal:8500/o2/components/x"}  # fmt: skip
+
+    def lookup(self, name: str) -> object:
+        return self.VALUES.get(name, "1")
+
+
+@pytest.mark.timeout(1200)  # some 500 stand-in processes; minutes on a loaded 2-core machine
+def test_every_jit_command_of_the_checkout_generates(checkout: Path, site: Path) -> None:
+    from o2ctl.config.jit import JitGenerator, JitSettings
+    from o2ctl.templates.expand import _parse_task, _parse_workflow
+    from o2ctl.templates.shellcmd import render_command
+
+    repo = FileRepository(checkout)
+    generator = JitGenerator(repo, None, JitSettings.from_env(site), store=None)
+    names = sorted(p.name for p in (checkout / "jit").iterdir() if p.is_file())
+    started = time.monotonic()
+    devices, generated = 0, set()
+    for name in names:
+        command = repo.get_jit_command(name)
+        assert command is not None
+        workflow = generator.generate(render_command(command.text, SiteVars()), "")
+        generated.add(workflow)
+        cache = site / "jit"
+        root, _ = _parse_workflow(*_read(cache / "workflows" / f"{workflow}.yaml"))
+        for task in cache.glob(f"tasks/{workflow}-*.yaml"):
+            _parse_task(*_read(task))
+        devices += len(root.children)
+    print(
+        f"\n{len(names)} jit/ commands generated and parsed: {devices} devices, "
+        f"{generator.runs} commands run (files with the same command share one), "
+        f"{time.monotonic() - started:.1f} s"
+    )
+    assert generator.runs == len(generated) and devices >= 2 * len(names)
+
+
+def _read(path: Path) -> tuple[str, str]:
+    return path.read_text(), str(path)
