@@ -26,7 +26,9 @@ def read_inventory(store: ConfigStore) -> dict[str, str]:
     hosts: dict[str, str] = {}
     for key in store.keys(DETECTORS_PREFIX):
         parts = key.split("/")
-        if len(parts) < 6 or parts[4] != "flps" or not parts[5]:
+        if len(parts) < 6 or parts[:3] != ["o2", "hardware", "detectors"]:
+            continue
+        if parts[4] != "flps" or not parts[5]:
             continue
         detector, host = parts[3], parts[5]
         known = hosts.setdefault(host, detector)

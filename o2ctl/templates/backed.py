@@ -34,9 +34,13 @@ def _detector_for_host(env: HelperEnv, host: object) -> str:
     if inventory is None:
         env.warn(f"inventory.DetectorForHost({name!r}): no inventory configured, gives ''")
         return ""
-    if name not in inventory:
+    try:
+        detector = inventory.get(name)
+    except Exception as error:  # the configuration store could not be read: one line
+        raise TemplateError(f"inventory.DetectorForHost({name!r}): {error}") from None
+    if detector is None:
         raise TemplateError(f"inventory.DetectorForHost: host {name!r} is not in the inventory")
-    return to_text(inventory[name])
+    return to_text(detector)
 
 
 def _detectors_for_hosts(env: HelperEnv, hosts: object) -> str:

@@ -183,3 +183,31 @@ def test_the_store_is_chosen_by_uri_or_state_directory(tmp_path: Path) -> None:
     assert isinstance(found, DirectoryStore) and found.root == (tmp_path / "config").resolve()
     with pytest.raises(ConfigError, match="no such directory"):
         open_config_store(f"file://{tmp_path}/nowhere")
+
+
+def test_an_unreadable_inventory_is_one_template_error(tmp_path: Path) -> None:
+    from o2ctl.templates import IntegrationContext, expand_workflow
+    from o2ctl.templates.errors import TemplateError as Error
+
+    (tmp_path / "o2/hardware/detectors/TPC/flps/flp001").mkdir(parents=True)
+    (tmp_path / "o2/hardware/detectors/ITS/flps/flp001").mkdir(parents=True)
+    workflow = (
+        "name: wf\nroles:\n  - name: t\n    vars:\n"
+        "      det: \"{{ inventory.DetectorForHost('flp001') }}\"\n"
+        "    task:\n      load: t\n"
+    )
+
+    class Source:
+        def get_template(self, kind: str, ref: str) -> object:
+            from o2ctl.config.source import TemplateText
+
+            task = "name: t\ncommand:\n  value: echo {{ det }}\n"
+            text = workflow if kind == "workflow" else task
+            return TemplateText(ref, kind, text, f"mem/{ref}.yaml")  # type: ignore[arg-type]
+
+        def list_templates(self, kind: str) -> list[str]:
+            return []
+
+    context = IntegrationContext(inventory=Inventory(DirectoryStore(tmp_path)))
+    with pytest.raises(Error, match=r"DetectorForHost\('flp001'\): hardware inventory: host"):
+        expand_workflow(Source(), "wf", integration=context)  # type: ignore[arg-type]
