@@ -12,7 +12,7 @@ from o2ctl.config.consul_kv import ConsulKV
 from o2ctl.config.errors import ConfigError
 from o2ctl.config.refs import KIND_DIRS, TEMPLATE_SUFFIXES, check_name
 from o2ctl.config.repository import ConfigRepository
-from o2ctl.config.source import TemplateKind, TemplateText
+from o2ctl.config.source import CommandText, TemplateKind, TemplateText
 
 
 class ConsulRepository(ConfigRepository):
@@ -37,6 +37,15 @@ class ConsulRepository(ConfigRepository):
             if value is not None:
                 return TemplateText(name, kind, _decode(value.data, key), self._origin(key))
         raise self.not_found(kind, name)
+
+    def read_jit(self, name: str, revision: str | None) -> CommandText | None:
+        if revision is not None:
+            raise self.no_revisions(f"jit/{name}", revision)
+        key = "/".join(p for p in (self.prefix, "jit", name) if p)
+        value = self.kv.get(key)
+        if value is None:
+            return None
+        return CommandText(name, _decode(value.data, key), self._origin(key))
 
     def list_names(self, kind: TemplateKind, revision: str | None) -> list[str]:
         if revision is not None:

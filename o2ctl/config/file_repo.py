@@ -12,7 +12,7 @@ from pathlib import Path
 from o2ctl.config.errors import ConfigError
 from o2ctl.config.refs import KIND_DIRS, TEMPLATE_SUFFIXES
 from o2ctl.config.repository import ConfigRepository
-from o2ctl.config.source import TemplateKind, TemplateText
+from o2ctl.config.source import CommandText, TemplateKind, TemplateText
 
 
 class FileRepository(ConfigRepository):
@@ -34,6 +34,12 @@ class FileRepository(ConfigRepository):
             if path.is_file():
                 return TemplateText(name, kind, _read_text(path), str(path))
         raise self.not_found(kind, name)
+
+    def read_jit(self, name: str, revision: str | None) -> CommandText | None:
+        if revision is not None:
+            raise self.no_revisions(f"jit/{name}", revision)
+        path = self.root / "jit" / name
+        return CommandText(name, _read_text(path), str(path)) if path.is_file() else None
 
     def list_names(self, kind: TemplateKind, revision: str | None) -> list[str]:
         if revision is not None:

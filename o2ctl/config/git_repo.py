@@ -22,7 +22,7 @@ from pathlib import Path
 from o2ctl.config.errors import ConfigError
 from o2ctl.config.refs import KIND_DIRS, TEMPLATE_SUFFIXES
 from o2ctl.config.repository import ConfigRepository
-from o2ctl.config.source import TemplateKind, TemplateText
+from o2ctl.config.source import CommandText, TemplateKind, TemplateText
 
 GIT_TIMEOUT_S = 120.0
 
@@ -104,6 +104,16 @@ class GitRepository(ConfigRepository):
                     revision=commit,
                 )
         raise self.not_found(kind, name, revision)
+
+    def read_jit(self, name: str, revision: str | None) -> CommandText | None:
+        commit = self.resolve(revision)
+        relpath = f"jit/{name}"
+        listed = self._git("ls-tree", "--name-only", commit, "--", relpath).split()
+        if relpath not in listed:
+            return None
+        data = self._git_bytes("cat-file", "blob", f"{commit}:{relpath}")
+        origin = f"{self.url}@{commit[:12]}:{relpath}"
+        return CommandText(name, _decode(data, self.name, relpath), origin, commit)
 
     def list_names(self, kind: TemplateKind, revision: str | None) -> list[str]:
         files = self._files(kind, self.resolve(revision))

@@ -59,7 +59,7 @@ def format_ref(name: str, revision: str | None) -> str:
     return f"{name}@{revision}" if revision else name
 
 
-def check_name(kind: TemplateKind, name: str, repo: str) -> None:
+def check_name(kind: str, name: str, repo: str) -> None:
     """Refuse names that could escape the template directory or are not file names."""
     if not _NAME.fullmatch(name):
         raise ConfigError(

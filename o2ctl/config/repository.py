@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from o2ctl.config.errors import ConfigError, template_not_found
 from o2ctl.config.refs import KIND_DIRS, check_name, parse_ref, repo_id, template_relpath
-from o2ctl.config.source import TemplateKind, TemplateText
+from o2ctl.config.source import CommandText, TemplateKind, TemplateText
 
 
 class ConfigRepository(ABC):
@@ -51,6 +51,15 @@ class ConfigRepository(ABC):
             )
         check_name(kind, parsed.name, self.name)
         return self.read_template(kind, parsed.name, parsed.revision)
+
+    def get_jit_command(self, name: str, revision: str | None = None) -> CommandText | None:
+        """The DPL command in ``jit/NAME`` (None when there is no such file)."""
+        check_name("jit command", name, self.name)
+        return self.read_jit(name, revision)
+
+    def read_jit(self, name: str, revision: str | None) -> CommandText | None:
+        """Backends holding ``jit/`` files override this; the others hold none."""
+        return None
 
     def list_templates(self, kind: TemplateKind) -> list[str]:
         """Names of the templates of that kind at the default revision, sorted."""

@@ -26,6 +26,16 @@ class TemplateText:
     revision: str | None = None
 
 
+@dataclass(frozen=True)
+class CommandText:
+    """A DPL command of a repository's ``jit/`` directory: its text and where it came from."""
+
+    name: str
+    text: str
+    origin: str
+    revision: str | None = None
+
+
 class TemplateNotFound(LookupError):
     """No template of that kind and name in the repository (message names what was looked for)."""
 

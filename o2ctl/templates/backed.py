@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 
 from o2ctl.templates.convert import to_list, to_text
+from o2ctl.templates.dpl import FUNCTIONS as DPL_FUNCTIONS
 from o2ctl.templates.errors import TemplateError
 from o2ctl.templates.evaluate import Function, Namespace
 from o2ctl.templates.helpers import (
@@ -33,9 +34,13 @@ def _detector_for_host(env: HelperEnv, host: object) -> str:
     if inventory is None:
         env.warn(f"inventory.DetectorForHost({name!r}): no inventory configured, gives ''")
         return ""
-    if name not in inventory:
+    try:
+        detector = inventory.get(name)
+    except Exception as error:  # the configuration store could not be read: one line
+        raise TemplateError(f"inventory.DetectorForHost({name!r}): {error}") from None
+    if detector is None:
         raise TemplateError(f"inventory.DetectorForHost: host {name!r} is not in the inventory")
-    return to_text(inventory[name])
+    return to_text(detector)
 
 
 def _detectors_for_hosts(env: HelperEnv, hosts: object) -> str:
@@ -45,6 +50,30 @@ def _detectors_for_hosts(env: HelperEnv, hosts: object) -> str:
         return "[]"
     detectors = sorted({_detector_for_host(env, h) for h in names} - {""})
     return json.dumps(detectors, separators=(",", ":"))
+
+
+def _cards(env: HelperEnv, function: str, host: str) -> list[dict[str, str]] | None:
+    reader = getattr(env.integration.inventory, "cards_for_host", None)
+    if reader is None:
+        env.warn(f"inventory.{function}({host!r}): no card inventory configured, gives none")
+        return None
+    try:
+        cards: list[dict[str, str]] = reader(host)
+    except Exception as error:  # the store's ConfigError, one line
+        raise TemplateError(f"inventory.{function}({host!r}): {error}") from None
+    return cards
+
+
+def _cru_cards_for_host(env: HelperEnv, host: object) -> str:
+    cards = _cards(env, "CRUCardsForHost", to_text(host)) or []
+    serials = list(dict.fromkeys(card.get("serial", "") for card in cards))
+    return json.dumps(serials, separators=(",", ":"))
+
+
+def _endpoints_for_cru_card(env: HelperEnv, host: object, serial: object) -> str:
+    cards = _cards(env, "EndpointsForCRUCard", to_text(host)) or []
+    wanted = to_text(serial)
+    return " ".join(card.get("endpoint", "") for card in cards if card.get("serial") == wanted)
 
 
 def _config_get(env: HelperEnv, path: object) -> str:
@@ -85,21 +114,6 @@ def _runtime_set(env: HelperEnv, component: object, key: object, value: object) 
     return value
 
 
-def _dpl_fallback(env: HelperEnv, uri: object) -> str:
-    env.warn(f"dpl.GenerateFromUriOrFallbackToTemplate: no DPL generator, using template {uri!r}")
-    return to_text(uri)
-
-
-def _no_dpl(name: str) -> Function:
-    def fail(env: HelperEnv, *args: object) -> object:
-        raise TemplateError(
-            f"dpl.{name}() needs the DPL workflow generator (o2-dpl-* dump), "
-            "which o2ctl does not provide"
-        )
-
-    return Function(f"dpl.{name}", fail, 0, 4)
-
-
 def _fn(name: str, impl: Callable[..., object], args: int) -> Function:
     return Function(name, impl, args)
 
@@ -114,6 +128,8 @@ CONFIG = Namespace("config", {
 INVENTORY = Namespace("inventory", {
     "DetectorForHost": _fn("inventory.DetectorForHost", _detector_for_host, 1),
     "DetectorsForHosts": _fn("inventory.DetectorsForHosts", _detectors_for_hosts, 1),
+    "CRUCardsForHost": _fn("inventory.CRUCardsForHost", _cru_cards_for_host, 1),
+    "EndpointsForCRUCard": _fn("inventory.EndpointsForCRUCard", _endpoints_for_cru_card, 2),
 })  # fmt: skip
 
 RUNTIME = Namespace("runtime", {
@@ -121,13 +137,7 @@ RUNTIME = Namespace("runtime", {
     "Set": _fn("runtime.Set", _runtime_set, 3),
 })  # fmt: skip
 
-DPL = Namespace("dpl", {
-    "Generate": _no_dpl("Generate"),
-    "GenerateFromUri": _no_dpl("GenerateFromUri"),
-    "GenerateFromUriOrFallbackToTemplate": _fn(
-        "dpl.GenerateFromUriOrFallbackToTemplate", _dpl_fallback, 1
-    ),
-})  # fmt: skip
+DPL = Namespace("dpl", dict(DPL_FUNCTIONS))
 
 GLOBAL_NAMES: dict[str, Function | Namespace] = {
     "len": LEN,

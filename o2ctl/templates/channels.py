@@ -10,7 +10,9 @@ into a ``ChannelSpec``.
 Connect targets are resolved only once the whole tree exists, because they name concrete
 roles (``processor3``, never ``processor{{ it }}``): ``role.path:channel`` must name a task
 role with that bind channel, ``::alias`` a bind published with ``global: alias`` (or an
-alias the caller provides), and ``tcp://``/``ipc://`` addresses are taken literally.
+alias the caller provides), and ``tcp://``/``ipc://`` addresses are taken literally. A
+bind with a ``target`` address keeps it (DPL writes one for a channel labelled
+``ecs-preserve-raw-channels``: bound where the command said, e.g. for an EPN merger).
 """
 
 from __future__ import annotations
@@ -104,7 +106,9 @@ def build_spec(decl: ChannelDecl, method: str) -> ChannelSpec:
         except TemplateError as error:
             raise decl.error(error.reason, error.expected) from None
     alias = to_text(values.get("global")).strip() or None
-    target = (to_text(values.get("target")).strip() or None) if method == "connect" else None
+    target = to_text(values.get("target")).strip() or None
+    if method == "bind" and target is not None and "://" not in target:
+        target = None  # a bind keeps only a fixed address (DPL's preserved raw channels)
     return ChannelSpec(
         name=decl.name,
         type=kind,

@@ -103,7 +103,8 @@ class Expansion:
 
     def fetch(self, kind: TemplateKind, ref: str, where: Where | None, role: str) -> TemplateText:
         try:
-            return self.source.get_template(kind, ref)
+            generated = self.integration.dpl and self.integration.dpl.template(kind, ref)
+            return generated or self.source.get_template(kind, ref)
         except TemplateError:
             raise
         except Exception as error:  # any backend failure, named with the reference

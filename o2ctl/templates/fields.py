@@ -84,6 +84,11 @@ def render_text(value: object, env: Env) -> str:
     return to_text(render(value, env))
 
 
+def value_of(tag: Tag, env: Env) -> object:
+    """The value of one tag (an error names the tag)."""
+    return _value_of(tag, env)
+
+
 def _value_of(tag: Tag, env: Env) -> object:
     try:
         result = evaluate(tag.node, env)

@@ -5,9 +5,9 @@ Pure helpers behave as in AliECS. Backed helpers read an ``IntegrationContext`` 
 passes to the expansion (host inventory, configuration payloads, runtime values). Without a
 backend, the ones real templates need in order to expand at all return a documented neutral
 value and leave a warning (``inventory.DetectorForHost`` → ``""``, ``DetectorsForHosts`` →
-``"[]"``, ``config.Resolve`` → the unresolved query path, ``dpl.GenerateFromUriOrFallback
-ToTemplate`` → the template of that name); the others raise a ``TemplateError`` naming the
-function. Any member of an integration namespace (``odc.*``, ``dcs.*``, ``bookkeeping.*`` …)
+``"[]"``, ``config.Resolve`` → the unresolved query path); the others raise a
+``TemplateError`` naming the function (``dpl.*`` without a generator: ``templates.dpl``).
+Any member of an integration namespace (``odc.*``, ``dcs.*``, ``bookkeeping.*`` …)
 called inside an expression is such an error, naming the plugin as not installed, unless
 an installed plugin of that name publishes the helper (``IntegrationContext.plugin_helpers``,
 filled from ``o2ctl.plugins``): expressions may use the helpers of installed plugins.
@@ -19,11 +19,14 @@ import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from o2ctl.templates.convert import describe, to_list, to_number, to_text
 from o2ctl.templates.errors import TemplateError
 from o2ctl.templates.evaluate import Env, Function, Namespace
+
+if TYPE_CHECKING:
+    from o2ctl.templates.dpl import DplGenerator
 
 INTEGRATIONS = frozenset(
     {"bookkeeping", "ccdb", "dcs", "ddsched", "kafka", "lhc", "odc", "trg", "testplugin"}
@@ -46,6 +49,7 @@ class IntegrationContext:
     checked against it. ``plugin_helpers``: installed plugins' helper namespaces, which
     expressions may use. ``global_channels``: channel aliases provided from outside the
     workflow (alias → ``role.path:channel`` or a ``tcp://``/``ipc://`` address).
+    ``dpl``: the DPL workflow generator of the ``dpl.*`` helpers (``templates.dpl``).
     """
 
     inventory: Mapping[str, str] | None = None
@@ -55,6 +59,7 @@ class IntegrationContext:
     global_channels: Mapping[str, str] = field(default_factory=dict)
     plugin_calls: Mapping[str, Mapping[str, tuple[int, int]]] = field(default_factory=dict)
     plugin_helpers: Mapping[str, Namespace] = field(default_factory=dict)
+    dpl: DplGenerator | None = None
 
 
 class HelperEnv(Env, Protocol):
