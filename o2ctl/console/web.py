@@ -43,7 +43,7 @@ def make_app(endpoint: str, feed: EventFanout, closing: asyncio.Event) -> web.Ap
     app[JOBS] = set()
     app.router.add_get("/", page)
     app.router.add_get("/states.css", states_css)
-    app.router.add_get("/favicon.ico", lambda _: web.Response(status=204))
+    app.router.add_get("/favicon.ico", no_icon)
     app.router.add_static("/static/", STATIC)
     app.router.add_post("/api/login", login)
     app.router.add_post("/api/logout", logout)
@@ -90,6 +90,10 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 async def page(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(STATIC / "index.html")
+
+
+async def no_icon(request: web.Request) -> web.Response:
+    return web.Response(status=204)
 
 
 async def states_css(request: web.Request) -> web.Response:

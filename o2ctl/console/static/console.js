@@ -4,7 +4,10 @@
 "use strict";
 
 const S = { csrf: "", es: null, view: null, jobs: new Set(), timer: null };
-window.o2ctlStats = { lastEventAt: 0, renderedAt: 0, renderMs: 0, shownState: "" };
+// What the browser test measures: when the last event came, when the page last drew
+// (and how long that took), the slowest live update of one pushed batch.
+window.o2ctlStats = { lastEventAt: 0, renderedAt: 0, renderMs: 0, shownState: "",
+                      maxBatchMs: 0, events: 0 };
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const ESC = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
@@ -89,10 +92,13 @@ function listen() {
   S.es.addEventListener("hello", () => { $("#live").textContent = "live"; });
   S.es.onerror = () => { $("#live").textContent = "reconnecting…"; };
   S.es.onmessage = (m) => {
+    const t0 = performance.now();
     const batch = JSON.parse(m.data);
-    window.o2ctlStats.lastEventAt = performance.now();
     for (const ev of batch) if (ev.kind === "console") jobDone(ev);
     if (S.view && S.view.onEvents) S.view.onEvents(batch);
+    const st = window.o2ctlStats;
+    st.lastEventAt = t0; st.events += batch.length;
+    st.maxBatchMs = Math.max(st.maxBatchMs, performance.now() - t0);
   };
 }
 
@@ -169,6 +175,7 @@ async function envPage(envId) {
     const d = await call("GET", "/api/env/" + encodeURIComponent(envId));
     if (S.view !== view) return;
     const t0 = performance.now();
+    const kept = ["#mod-vars", "#mod-include", "#mod-exclude"].map((id) => $(id)?.value || "");
     const r = d.row;
     const btns = d.buttons.map((b) => `<button type="button" data-event="${b.event}"` +
       `${b.confirm ? " data-confirm" : ""}${b.enabled ? "" : " disabled"}` +
@@ -185,9 +192,12 @@ async function envPage(envId) {
       in state for <span class="since" data-since="${r.since || ""}">${ago(r.since)}</span></p>
       <p class="error" id="env-error">${esc(r.last_error)}</p>
       <div class="buttons" id="buttons">${btns}</div>
-      <p class="muted" id="why">${d.buttons.filter((b) => !b.enabled).map(
-        (b) => esc(b.label) + ": " + esc(b.why)).join("<br>")}</p>
+      <details class="muted" id="why"><summary>why the others are not offered</summary>
+      ${d.buttons.filter((b) => !b.enabled).map(
+        (b) => esc(b.label) + ": " + esc(b.why)).join("<br>")}</details>
       <div class="cols"><div><h3>Roles</h3><ul class="tree" id="tree">${treeHtml(d.tree)}</ul>
+      <h3>Tasks</h3><table id="tasks"><tr><th>task</th><th>role</th><th>host</th><th>pid</th>
+      <th>state</th><th>log</th><th>error</th></tr>${tasks}</table>
       </div><div><h3>Events</h3><div id="events"></div>
       <h3>Modify</h3><form id="modify">
       <p>variables (name=value, one a line)<br><textarea id="mod-vars"></textarea></p>
@@ -195,14 +205,13 @@ async function envPage(envId) {
       <br>exclude <input id="mod-exclude" size="40" placeholder="role paths, comma-separated"></p>
       <button type="button" id="mod-preview">Preview (dry run)</button>
       <button type="button" id="mod-apply" disabled>Apply</button></form>
-      <pre class="diff" id="mod-diff" hidden></pre></div></div>
-      <h3>Tasks</h3><table id="tasks"><tr><th>task</th><th>role</th><th>host</th><th>pid</th>
-      <th>state</th><th>log</th><th>error</th></tr>${tasks}</table>`;
+      <pre class="diff" id="mod-diff" hidden></pre></div></div>`;
     for (const el of document.querySelectorAll("#tree [data-path]")) view.byPath.set(el.dataset.path, el);
     for (const el of document.querySelectorAll("#tasks tr[data-task]")) {
       view.byTask.set(el.dataset.task, el.querySelector(".badge"));
     }
     $("#events").textContent = view.log.join("\n");
+    ["#mod-vars", "#mod-include", "#mod-exclude"].forEach((id, i) => { $(id).value = kept[i]; });
     wireEnv(envId, view);
     const s = window.o2ctlStats;
     s.renderedAt = performance.now(); s.renderMs = s.renderedAt - t0; s.shownState = r.state;
