@@ -5,8 +5,8 @@ controller's event log, so the console also learns when each environment entered
 current state; every event is handed to the event loop, which remembers that time and
 puts the event on the queue of each browser connected by Server-Sent Events. A browser
 too slow to drain its queue loses the oldest events and is told (``lost``), and its page
-reloads its snapshot. The stream is re-opened every ``WINDOW_S`` (and after an error,
-with a pause), from the last event seen, so stopping never waits on a blocked read.
+reloads its snapshot. After an error (the API restarting) the stream is re-opened, after a
+pause, from the last event seen; ``stop`` closes the client, which ends a blocked read.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from typing import Any
 
 log = logging.getLogger("o2ctl.console")
 
-WINDOW_S = 10.0  # one subscription at most this long, then the next from where it stopped
 RETRY_S = 2.0
 QUEUE_MAX = 5000  # events buffered per browser before the oldest are dropped
 ENV_KINDS = ("environment", "transition")
@@ -34,6 +33,7 @@ class EventFanout:
         self._queues: set[asyncio.Queue[dict[str, Any]]] = set()
         self.state_since: dict[str, tuple[str, float]] = {}  # env id -> (state, since)
         self.last_error = ""
+        self._client: Any = None
         self._thread = threading.Thread(target=self._follow, name="console-feed", daemon=True)
 
     def start(self) -> None:
@@ -41,6 +41,9 @@ class EventFanout:
 
     def stop(self) -> None:
         self._stop.set()
+        client = self._client
+        if client is not None:
+            client.close()  # the blocked read ends with an error; the thread sees the flag
 
     def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_MAX)
@@ -67,31 +70,28 @@ class EventFanout:
             if known is None or known[0] != state:
                 self.state_since[env_id] = (state, float(event.get("time") or 0.0))
         for queue in list(self._queues):
+            sent = event
             if queue.full():
                 with contextlib.suppress(asyncio.QueueEmpty):
                     queue.get_nowait()
-                event = {**event, "lost": True}
-            queue.put_nowait(event)
+                sent = {**event, "lost": True}
+            queue.put_nowait(sent)
 
     # -- in the thread --------------------------------------------------------------------
     def _follow(self) -> None:
         after = 0
-        client = None
         while not self._stop.is_set():
             try:
-                client = client or self._make_client()
-                for event in client.events(after=after, timeout=WINDOW_S):
+                self._client = self._client or self._make_client()
+                for event in self._client.events(after=after):
                     after = max(after, int(event.get("seq") or 0))
                     self._loop.call_soon_threadsafe(self._publish, event)
-                    if self._stop.is_set():
-                        break
                 self.last_error = ""
-            except Exception as exc:  # the API restarting, the system going down
+            except Exception as exc:  # the API restarting, the system going down, ``stop``
                 self.last_error = str(exc)
-                log.info("console event feed: %s", exc)
-                if client is not None:
-                    client.close()
-                client = None
-                self._stop.wait(RETRY_S)
-        if client is not None:
-            client.close()
+                if not self._stop.is_set():
+                    log.info("console event feed: %s", exc)
+                    if self._client is not None:
+                        self._client.close()
+                    self._client = None
+                    self._stop.wait(RETRY_S)

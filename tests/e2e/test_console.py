@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -158,6 +159,32 @@ def test_shifter_path(system: System, browser: Any, tmp_path: Path) -> None:
         assert env_id not in {e["env_id"] for e in api.environments()}
 
 
+class ApiStream:
+    """The environment's events as a plain API client gets them, with their arrival times:
+    what the page's delay is compared with (the control system's own delay, under load)."""
+
+    def __init__(self, endpoint: str, token: str, env_id: str, after: int) -> None:
+        self.arrivals: dict[float, float] = {}  # event time -> wall-clock arrival
+        self.client = ApiClient(endpoint, token)
+        self.thread = threading.Thread(target=self._read, args=(env_id, after), daemon=True)
+        self.thread.start()
+
+    def _read(self, env_id: str, after: int) -> None:
+        try:
+            for ev in self.client.events(env_id, after=after, timeout=LONG_MS / 1000):
+                self.arrivals.setdefault(ev["time"], time.time())
+        except Exception:  # closed by ``newest``: the stream ends with an error, as it should
+            return
+
+    def newest(self, event_time: float) -> float:
+        """How late (ms) the event of ``event_time`` reached this client."""
+        wait_for(lambda: event_time in self.arrivals, 60, "the API stream to see the event")
+        arrived = self.arrivals[event_time]
+        self.client.close()
+        self.thread.join(10)
+        return 1000 * (arrived - event_time)
+
+
 def _digits() -> Any:
     import re
 
@@ -184,21 +211,37 @@ def test_console_200_tasks(system: System, browser: Any) -> None:
             page.goto(f"{url}/#/env/{env_id}")
             expect(page.locator("#tasks tr[data-task]")).to_have_count(LARGE, timeout=LONG_MS)
             first = time.monotonic() - t0
-            stats: dict[str, float] = {}
+            stats: dict[str, dict[str, float]] = {}
             for event, shown in (("START_ACTIVITY", "RUNNING"), ("STOP_ACTIVITY", "CONFIGURED")):
                 page.evaluate("window.o2ctlStats.maxBatchMs = 0")
+                stream = ApiStream(system.endpoint, token, env_id, api.info()["last_event_seq"])
                 api.control(env_id, event)
+                last = api.info()["last_event_seq"]  # the transition's last event, or later
                 expect(page.locator("#tasks .st-" + shown)).to_have_count(LARGE, timeout=LONG_MS)
                 expect(page.locator("#env-state")).to_contain_text(shown, timeout=LONG_MS)
+                page.wait_for_function(
+                    "([seq, st]) => window.o2ctlStats.seq >= seq && "
+                    "window.o2ctlStats.renderedWall >= window.o2ctlStats.lastEventTime && "
+                    "!document.querySelector(`button[data-event='${st}']`).disabled",
+                    arg=[last, "STOP_ACTIVITY" if shown == "RUNNING" else "START_ACTIVITY"],
+                    timeout=LONG_MS,
+                )
                 s = page.evaluate("window.o2ctlStats")
+                newest = stream.newest(s["lastEventTime"])
                 stats[event] = {
-                    "last event -> shown (ms)": s["renderedAt"] - s["lastEventAt"],
+                    "last event -> API client (ms)": newest,
+                    "last event -> painted (ms)": 1000 * (s["paintedWall"] - s["lastEventTime"]),
+                    "last event -> redrawn (ms)": 1000 * (s["renderedWall"] - s["lastEventTime"]),
                     "slowest batch (ms)": s["maxBatchMs"],
-                    "render (ms)": s["renderMs"],
+                    "redraw (ms)": s["renderMs"],
                 }
             print(f"\n{LARGE} tasks: page with tree and table in {first:.2f}s; {stats}")
-            for s in stats.values():
-                assert s["slowest batch (ms)"] < 500, stats
-                assert s["render (ms)"] < 1000, stats
+            for one in stats.values():  # no frozen page; the console adds < 1 s to the API
+                assert one["slowest batch (ms)"] < 500, stats
+                assert one["redraw (ms)"] < 1000, stats
+                lag = one["last event -> painted (ms)"] - one["last event -> API client (ms)"]
+                # when the API itself is seconds late, the machine is saturated: the page's
+                # extra delay is then measured and printed, not judged
+                assert lag < 1000 or one["last event -> API client (ms)"] > 1000, stats
         finally:
             api.destroy(env_id, force=True)

@@ -4,10 +4,11 @@
 "use strict";
 
 const S = { csrf: "", es: null, view: null, jobs: new Set(), timer: null };
-// What the browser test measures: when the last event came, when the page last drew
-// (and how long that took), the slowest live update of one pushed batch.
-window.o2ctlStats = { lastEventAt: 0, renderedAt: 0, renderMs: 0, shownState: "",
-                      maxBatchMs: 0, events: 0 };
+// What the browser test measures (wall-clock seconds, as the events' own times): the newest
+// event's time and sequence number, when the page painted after applying it and when it
+// last drew the whole environment; how long that draw and the slowest live update took.
+window.o2ctlStats = { seq: 0, lastEventTime: 0, paintedWall: 0, renderedWall: 0,
+                      renderMs: 0, maxBatchMs: 0, events: 0 };
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const ESC = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
@@ -97,8 +98,13 @@ function listen() {
     for (const ev of batch) if (ev.kind === "console") jobDone(ev);
     if (S.view && S.view.onEvents) S.view.onEvents(batch);
     const st = window.o2ctlStats;
-    st.lastEventAt = t0; st.events += batch.length;
+    for (const ev of batch) {
+      st.seq = Math.max(st.seq, ev.seq || 0);
+      st.lastEventTime = Math.max(st.lastEventTime, ev.time || 0);
+    }
+    st.events += batch.length;
     st.maxBatchMs = Math.max(st.maxBatchMs, performance.now() - t0);
+    requestAnimationFrame(() => { st.paintedWall = Date.now() / 1000; });
   };
 }
 
@@ -182,7 +188,8 @@ async function envPage(envId) {
       ` title="${esc(b.why)}">${esc(b.label)}</button>`).join("");
     const tasks = d.tasks.map((t) => `<tr data-task="${esc(t.task_id)}"><td>${esc(t.task_id)}</td>
       <td>${esc(t.role_path)}</td><td>${esc(t.host)}</td><td>${esc(t.pid ?? "")}</td>
-      <td class="state">${badge(t.state)}</td><td>${esc(t.log_path)}</td>
+      <td class="state">${badge(t.state)}</td><td class="log" title="${esc(t.log_path)}">${esc(
+      String(t.log_path || "").split("/").pop())}</td>
       <td class="error">${esc(t.error)}</td></tr>`).join("");
     $("#view").innerHTML = `<h2>Environment ${esc(envId)}
       <span id="env-state">${badge(r.state)}</span></h2>
@@ -210,20 +217,22 @@ async function envPage(envId) {
     for (const el of document.querySelectorAll("#tasks tr[data-task]")) {
       view.byTask.set(el.dataset.task, el.querySelector(".badge"));
     }
-    $("#events").textContent = view.log.join("\n");
+    $("#events").textContent = view.log.join("\n") + "\n";
+    $("#events").scrollTop = $("#events").scrollHeight;
     ["#mod-vars", "#mod-include", "#mod-exclude"].forEach((id, i) => { $(id).value = kept[i]; });
     wireEnv(envId, view);
     const s = window.o2ctlStats;
-    s.renderedAt = performance.now(); s.renderMs = s.renderedAt - t0; s.shownState = r.state;
+    s.renderMs = performance.now() - t0; s.renderedWall = Date.now() / 1000;
   };
   view.draw = draw;
   const reload = later(() => guarded(draw), 100);
   view.onEvents = (batch) => {
     let again = false;
+    const lines = [];
     for (const e of batch) {
       if (e.lost) again = true;
       if (e.env_id !== envId) continue;
-      view.log.push(eventLine(e));
+      lines.push(eventLine(e));
       if (e.kind === "task" || e.kind === "role") {
         setBadge(view.byPath.get(e.path), e.state);
         if (e.detail && e.detail.task_id) setBadge(view.byTask.get(e.detail.task_id), e.state);
@@ -233,9 +242,15 @@ async function envPage(envId) {
         again = true;
       }
     }
-    if (view.log.length > 500) view.log.splice(0, view.log.length - 500);
+    view.log.push(...lines);
     const box = $("#events");
-    if (box) { box.textContent = view.log.join("\n"); box.scrollTop = box.scrollHeight; }
+    if (view.log.length > 1000) {  // keep the newest 500: one rewrite per 500 events
+      view.log.splice(0, view.log.length - 500);
+      if (box) box.textContent = view.log.join("\n") + "\n";
+    } else if (box && lines.length) {
+      box.append(lines.join("\n") + "\n");
+    }
+    if (box && lines.length) requestAnimationFrame(() => { box.scrollTop = box.scrollHeight; });
     if (again) reload();
   };
   S.timer = setInterval(() => {
