@@ -245,3 +245,11 @@ def test_console_200_tasks(system: System, browser: Any) -> None:
                 assert lag < 1000 or one["last event -> API client (ms)"] > 1000, stats
         finally:
             api.destroy(env_id, force=True)
+
+
+def test_console_command_without_a_console(tmp_path: Path) -> None:
+    """``o2ctl console`` where no ``up`` started one: one line saying what to do, exit 4."""
+    from tests.e2e.conftest import Cli
+
+    said = Cli(tmp_path / "state")("console", expect=4).stderr
+    assert "no console running here" in said and "o2ctl up" in said
