@@ -20,7 +20,7 @@ from aiohttp import web
 
 from o2ctl.api.client import ApiError
 from o2ctl.console import views
-from o2ctl.console.shared import FEED, JOBS, json_body
+from o2ctl.console.shared import FEED, JOBS, json_body, refuse
 from o2ctl.core.errors import ControlError
 
 HTTP_OF = {
@@ -66,18 +66,14 @@ def answer(handler: Callable[[web.Request], Awaitable[Any]]) -> Callable[..., An
         try:
             return web.json_response(await handler(request))
         except ApiError as exc:
-            return _error(HTTP_OF.get(exc.code, 409), str(exc), exc.code)
+            return refuse(HTTP_OF.get(exc.code, 409), str(exc), exc.code)
         except ValueError as exc:
-            return _error(400, str(exc), "INVALID_ARGUMENT")
+            return refuse(400, str(exc), "INVALID_ARGUMENT")
         except ControlError as exc:  # the bookkeeping database, read here
-            return _error(409, str(exc), type(exc).__name__)
+            return refuse(409, str(exc), type(exc).__name__)
 
     wrapped.__name__ = handler.__name__
     return wrapped
-
-
-def _error(status: int, message: str, code: str) -> web.Response:
-    return web.json_response({"error": message, "code": code}, status=status)
 
 
 # -- environments ------------------------------------------------------------------------
