@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from o2ctl.cli import config, env, node, repo, runs, system, task, template
+from o2ctl.cli import config, env, node, repo, runs, system, task, template, webconsole
 from o2ctl.cli.common import EXIT_CONFIG, EXIT_CONTROL, EXIT_OTHER, EXIT_USAGE, print_error
 from o2ctl.config import ConfigError, TemplateNotFound
 
@@ -55,6 +55,7 @@ for _name, _group in GROUPS:
     app.add_typer(_group, name=_name, no_args_is_help=True)
 for _command in (system.up, system.down, system.demo, system.status, system.doctor):
     app.command()(_command)
+app.command()(webconsole.console)
 
 
 def user_errors() -> tuple[type[BaseException], ...]:

@@ -69,6 +69,10 @@ def up(
     api_port: Annotated[
         int, typer.Option(help="Control API port on 127.0.0.1 (0: any free one; -1: no API)")
     ] = 0,
+    console_port: Annotated[
+        int, typer.Option(help="operator console port (0: any free one; -1: no console)")
+    ] = 0,
+    console_host: Annotated[str, typer.Option(help="address the console binds to")] = "127.0.0.1",
     nodes: Annotated[
         str | None,
         typer.Option(
@@ -89,7 +93,8 @@ def up(
     farm = _farm(nodes)
     running = upstate.this_system(localray.remembered())
     if running is not None:
-        _serve(running, api_port, f"o2ctl is already up at {running}", fresh=False, asked=port)
+        web = (console_host, console_port)
+        _serve(running, api_port, f"o2ctl is already up at {running}", False, web, asked=port)
         return
     port = DEFAULT_GCS_PORT if port is None else port
     taken = upstate.port_taken(port)
@@ -109,7 +114,8 @@ def up(
     localray.remember(address, farm)
     for machine_id, mode in farm:  # farm (devfarm): the extra nodes, before the controller
         devfarm.start_node(_ray_cli(), address, machine_id, mode)
-    _serve(address, api_port, f"o2ctl is up at {address}", fresh=True, dashboard=dashboard_port)
+    web = (console_host, console_port)
+    _serve(address, api_port, f"o2ctl is up at {address}", True, web, dashboard=dashboard_port)
     if farm:
         console.print("farm nodes: " + ", ".join(f"{m} ({mode})" for m, mode in farm))
 
@@ -119,6 +125,7 @@ def _serve(
     api_port: int,
     headline: str,
     fresh: bool,
+    web: tuple[str, int],
     dashboard: int | None = None,
     asked: int | None = None,
 ) -> None:
@@ -136,8 +143,15 @@ def _serve(
 
         if controller != "controller ready":
             stop_api()  # it holds the handle of the controller that is gone
-        endpoint, _ = start_api(port=api_port)
+        endpoint, token = start_api(port=api_port)
         console.print(f"Control API at {endpoint} (token in the state directory's api-token)")
+        if web[1] >= 0:
+            from o2ctl.cli import webconsole
+            from o2ctl.console.actor import stop_console
+
+            if controller != "controller ready":
+                stop_console()  # it follows the API that was just started again
+            webconsole.serve(endpoint, token, *web)
     where = (
         "; " + devfarm.dashboard_hint(f"http://127.0.0.1:{dashboard}", _ray_cli())
         if dashboard
@@ -180,6 +194,9 @@ def down(address: Address = None) -> None:
         return
     count = localray.stop(known["address"], known.get("session"))
     localray.forget()
+    from o2ctl.cli import webconsole
+
+    webconsole.forget()
     console.print(f"Ray at {known['address']} stopped ({count} processes)")
     ended = end_system_processes()
     if ended:

@@ -70,6 +70,7 @@ def test_up_from_tmp_crash_doctor_down(tmp_path: Path) -> None:
         assert "no o2ctl controller is running" in cli("status", expect=4).stderr
         revived = cli("up")
         assert "already up" in revived.stdout and "controller started again" in revived.stdout
+        assert "console: http://127.0.0.1:" in revived.stdout, "the console follows the new API"
         assert json.loads(cli("env", "list", "-o", "json").stdout) == []
         endpoint = re.search(r"Control API at (\S+)", revived.stdout)
         assert endpoint, revived.stdout
