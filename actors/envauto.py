@@ -2,7 +2,8 @@
 
 What flows through: a task actor forwards its process's OCC device events
 (``Environment.device_event``); here each becomes a task event in the environment's log
-(``detail.device_event``), and END_OF_STREAM is counted for the current run. When every
+(``detail.device_event``), and END_OF_STREAM is counted for the current run (from
+START_ACTIVITY on, since a short run may end before START_ACTIVITY does). When every
 controlled task has sent it (``o2ctl.core.endofrun.run_ended``) the environment runs
 STOP_ACTIVITY by itself, as AliECS does. ``run_started`` / ``run_left`` (called by
 ``envrun`` when a START_ACTIVITY succeeds or the environment leaves RUNNING) reset the
@@ -52,32 +53,43 @@ def device_event(env: EnvironmentRuntime, path: str, kind: str) -> None:
         return
     detail = {"task_id": entry.task_id, "device_event": kind, "task_class": entry.task_class}
     env.publish(Event("task", env.env_id, path=path, state=entry.state.value, detail=detail))
-    if kind != "END_OF_STREAM" or env.model.state != EnvState.RUNNING:
+    starting = env.model.busy == "START_ACTIVITY"  # a short run may end before START does
+    if kind != "END_OF_STREAM" or not (starting or env.model.state == EnvState.RUNNING):
         return
     run = _of(env)
     run.ended.add(path)
+    _stop_if_ended(env, run)
+
+
+def _stop_if_ended(env: EnvironmentRuntime, run: RunEnd) -> None:
     controlled = [p for p, e in env.tasks.items() if e.controlled and not e.lost]
     if run_ended(run.ended, controlled):
         _stop(env, run, f"every task sent END_OF_STREAM ({len(controlled)})")
 
 
 def run_started(env: EnvironmentRuntime) -> None:
-    """START_ACTIVITY succeeded: a new count, and the timer when the workflow asks."""
+    """START_ACTIVITY succeeded: the timer when the workflow asks for one, and the stop
+    at once when every task already ended its stream during START_ACTIVITY."""
     run = _of(env)
-    run_left(env)
-    run.ended.clear()
+    _disarm(run)
     try:
         after = auto_stop_after(env.workflow.variables)
     except BadDuration as bad:
         env.publish(_note(env, f"auto_stop_timeout ignored: {bad}"))
-        return
+        after = None
     if after is not None:
         run.timer = asyncio.ensure_future(_expire(env, run, after))
+    _stop_if_ended(env, run)
 
 
 def run_left(env: EnvironmentRuntime) -> None:
-    """The run is over (stopped, or ERROR): the timer goes."""
+    """The run is over (stopped, or ERROR): the timer goes, the count starts afresh."""
     run = _of(env)
+    _disarm(run)
+    run.ended.clear()
+
+
+def _disarm(run: RunEnd) -> None:
     if run.timer is not None and not run.timer.done() and run.timer is not asyncio.current_task():
         run.timer.cancel()
     run.timer = None

@@ -26,8 +26,9 @@ def test_go_durations_are_read(text: str, seconds: float) -> None:
 
 @pytest.mark.parametrize("text", ["", "5", "s", "5 s", "1h-5m", "5d", "1e3s", "x" * 65, "9999h"])
 def test_anything_else_is_refused_naming_it(text: str) -> None:
-    with pytest.raises(BadDuration, match="duration|characters|year"):
+    with pytest.raises(BadDuration) as err:
         parse_duration(text)
+    assert text[:20] in str(err.value)
 
 
 def test_the_timeout_alone_enables_it_as_aliecs_templates_derive() -> None:
