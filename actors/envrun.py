@@ -33,7 +33,8 @@ async def run(env: EnvironmentRuntime, ev: EnvEvent, **kwargs: Any) -> str:
     """One transition's steps: STARTED, the hooks and calls before, the transition's own
     work, the state machine fired between the calls after, DONE_OK or DONE_ERROR (and
     GO_ERROR when the model says the failure needs it)."""
-    env.publish(Event("transition", env.env_id, event=ev.value, status="STARTED"))
+    run = {"run_number": env.run_number}  # the run it belongs to, as AliECS's events say
+    env.publish(Event("transition", env.env_id, event=ev.value, status="STARTED", detail=run))
     t0 = time.perf_counter()
     before = env.fsm.state.value
     try:
@@ -60,7 +61,7 @@ async def run(env: EnvironmentRuntime, ev: EnvEvent, **kwargs: Any) -> str:
             event=ev.value,
             status="DONE_OK",
             state=env.fsm.state.value,
-            detail={"duration_s": took},
+            detail={"duration_s": took, "run_number": env.run_number},
         )
     )
     if env.model.auto_error_due(while_busy=True):  # the root failed during this one

@@ -153,7 +153,8 @@ class ApiClient:
         r = self._call(
             "ControlEnvironment", pb.ControlEnvironmentRequest(id=env_id, type=kind), self.timeout
         )
-        return {"env_id": r.id, "state": r.state, "run_number": r.currentRunNumber or None}
+        run = r.currentRunNumber or r.lastRunNumber or None
+        return {"env_id": r.id, "state": r.state, "run_number": run}
 
     def destroy(
         self,

@@ -32,7 +32,7 @@ def summary(info: pb.EnvironmentInfo) -> dict[str, Any]:
         "state": info.state,
         "root_state": info.rootState,
         "busy": info.currentTransition or None,
-        "run_number": info.currentRunNumber or None,
+        "run_number": info.currentRunNumber or info.lastRunNumber or None,
         "created": seconds(info.createdWhen),
         "tasks": info.numberOfTasks,
         "detectors": list(info.includedDetectors),

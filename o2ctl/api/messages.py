@@ -41,6 +41,11 @@ def run_number(value: object) -> int:
     return int(value) if isinstance(value, int) else 0
 
 
+def current_run(summary: Mapping[str, Any]) -> int:
+    """The run in progress, as AliECS counts it: 0 once the run has ended."""
+    return run_number(summary.get("run_number")) if summary.get("state") == "RUNNING" else 0
+
+
 def environment_info(
     summary: Mapping[str, Any], tasks: Iterable[Mapping[str, Any]] = (), root_role: str = ""
 ) -> pb.EnvironmentInfo:
@@ -55,7 +60,7 @@ def environment_info(
         state=summary.get("state", ""),
         tasks=[short_task(t, summary["env_id"]) for t in rows],
         rootRole=root_role or workflow.rsplit("/", 1)[-1].split("@", 1)[0],
-        currentRunNumber=run_number(summary.get("run_number")),
+        currentRunNumber=current_run(summary),
         userVars={str(k): str(v) for k, v in (summary.get("user_vars") or {}).items()},
         includedDetectors=list(summary.get("detectors") or ()),
         numberOfHosts=len(hosts),
@@ -67,6 +72,7 @@ def environment_info(
         rootState=summary.get("root_state", ""),
         lastError=summary.get("last_error") or "",
         allowedEvents=list(summary.get("allowed_events") or ()),
+        lastRunNumber=run_number(summary.get("run_number")),
     )
 
 
@@ -142,10 +148,10 @@ def _walk(node: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
 def event(record: Mapping[str, Any], lost: bool = False) -> ev_pb.Event:
     """One ``events.Event``, from an ``o2ctl.core.events.Event`` record."""
     kind = record.get("kind", "")
-    at = float(record.get("time") or 0.0)
+    nano = round(float(record.get("time") or 0.0) * 1e9)
     out = ev_pb.Event(
-        timestamp=millis(at),
-        timestampNano=round(at * 1e9),
+        timestamp=nano // 1_000_000,
+        timestampNano=nano,
         seq=int(record.get("seq", 0)),
         eventsLost=lost,
     )

@@ -14,7 +14,6 @@ The server holds no state of the control system: two servers over one controller
 from __future__ import annotations
 
 import logging
-import time
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -155,20 +154,21 @@ class ControlServicer(AutoRpcs, RepoRpcs, pb_grpc.ControlServicer):
             known = ", ".join(pb.ControlEnvironmentRequest.Optype.keys())
             raise BadRequest(f"unknown event type {request.type} (known: {known})") from None
         await self._env(request.id, context)
-        began = time.time()
+        began = now_ms()
         if event != "NOOP":
             await self._ask(self.controller.control_environment.remote(request.id, event), context)
             log.info("environment %s: %s done", request.id, event)
-        ended = time.time()
+        ended = now_ms()
         (summary,) = await self._read_env(request.id, context, "summary")
         return pb.ControlEnvironmentReply(
             id=request.id,
             state=summary["state"],
-            currentRunNumber=messages.run_number(summary.get("run_number")),
-            startOfTransition=messages.millis(began),
-            endOfTransition=messages.millis(ended),
-            transitionDuration=messages.millis(ended - began),
+            currentRunNumber=messages.current_run(summary),
+            startOfTransition=began,
+            endOfTransition=ended,
+            transitionDuration=ended - began,
             timestamp=now_ms(),
+            lastRunNumber=messages.run_number(summary.get("run_number")),
         )
 
     @rpc()

@@ -27,6 +27,7 @@ from o2ctl.demo import PIPELINE
 
 pytestmark = pytest.mark.ray
 Op = pb.ControlEnvironmentRequest.Optype
+ONE = {"nProcessors": "1"}  # the pipeline with 3 tasks
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +80,7 @@ def test_an_environment_driven_through_a_run(clean_o2: Any, client: Client) -> N
     seq = client("GetFrameworkInfo", pb.GetFrameworkInfoRequest()).lastEventSeq
     before_ms = time.time() * 1000
     created = client(
-        "NewEnvironment", pb.NewEnvironmentRequest(workflowTemplate=PIPELINE), 300
+        "NewEnvironment", pb.NewEnvironmentRequest(workflowTemplate=PIPELINE, vars=ONE), 300
     ).environment
     env_id = created.id
     assert created.state == "CONFIGURED" and created.numberOfTasks == 3
@@ -104,6 +105,7 @@ def test_an_environment_driven_through_a_run(clean_o2: Any, client: Client) -> N
         "ControlEnvironment", pb.ControlEnvironmentRequest(id=env_id, type=Op.STOP_ACTIVITY)
     )
     assert (stopped.state, stopped.currentRunNumber) == ("CONFIGURED", 0)
+    assert stopped.lastRunNumber == started.currentRunNumber
 
     request = pb.SubscribeRequest(id="contract-test", envId=env_id, after=seq)
     seen: list[ev.Event] = []
@@ -161,7 +163,7 @@ def test_an_automatic_environment_ends_when_every_device_sent_end_of_stream(
 def test_an_automatic_environment_stops_after_its_auto_stop_timeout(
     clean_o2: Any, client: Client
 ) -> None:
-    events = auto_run(client, "timed-run", PIPELINE, {"auto_stop_timeout": "2s"})
+    events = auto_run(client, "timed-run", PIPELINE, {**ONE, "auto_stop_timeout": "2s"})
     messages = [e.environmentEvent.message for e in events]
     assert "stopping the run: auto_stop_timeout of 2s passed" in messages
     at = {
@@ -174,7 +176,8 @@ def test_an_automatic_environment_stops_after_its_auto_stop_timeout(
 
 def test_an_asynchronous_environment_answers_its_id_at_once(clean_o2: Any, client: Client) -> None:
     seq = client("GetFrameworkInfo", pb.GetFrameworkInfoRequest()).lastEventSeq
-    reply = client("NewEnvironmentAsync", pb.NewEnvironmentRequest(workflowTemplate=PIPELINE))
+    request = pb.NewEnvironmentRequest(workflowTemplate=PIPELINE, vars=ONE)
+    reply = client("NewEnvironmentAsync", request)
     env_id = reply.environment.id
     assert reply.environment.state == "PENDING" and len(env_id) == 11
     request = pb.SubscribeRequest(id="async", envId=env_id, after=seq)

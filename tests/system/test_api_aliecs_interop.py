@@ -41,14 +41,16 @@ Op = pb.ControlEnvironmentRequest.Optype
 out = {"state": call("GetFrameworkInfo", pb.GetFrameworkInfoRequest()).state}
 out["repos"] = [r.name for r in call("ListRepos", pb.ListReposRequest()).repos]
 out["detectors"] = list(call("GetAvailableDetectors", pb.Empty()).detectors)
-env = call("NewEnvironment", pb.NewEnvironmentRequest(workflowTemplate=workflow)).environment
+one = {"nProcessors": "1"}
+env = call("NewEnvironment", pb.NewEnvironmentRequest(workflowTemplate=workflow, vars=one))
+env = env.environment
 start = call("ControlEnvironment", pb.ControlEnvironmentRequest(id=env.id, type=Op.START_ACTIVITY))
 got = call("GetEnvironment", pb.GetEnvironmentRequest(id=env.id)).environment
 stop = call("ControlEnvironment", pb.ControlEnvironmentRequest(id=env.id, type=Op.STOP_ACTIVITY))
 call("DestroyEnvironment", pb.DestroyEnvironmentRequest(id=env.id))
 out["run"] = [start.state, start.currentRunNumber, got.currentRunNumber, len(got.tasks), stop.state]
 call("NewAutoEnvironment", pb.NewAutoEnvironmentRequest(
-    workflowTemplate=workflow, id="interop", vars={"auto_stop_timeout": "1s"}))
+    workflowTemplate=workflow, id="interop", vars={**one, "auto_stop_timeout": "1s"}))
 seen = []
 for e in stub.Subscribe(pb.SubscribeRequest(id="interop"), metadata=auth, timeout=240):
     x = e.environmentEvent

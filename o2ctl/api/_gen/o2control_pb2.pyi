@@ -117,7 +117,7 @@ class GetEnvironmentsReply(_message.Message):
     def __init__(self, frameworkId: _Optional[str] = ..., environments: _Optional[_Iterable[_Union[EnvironmentInfo, _Mapping]]] = ..., timestamp: _Optional[int] = ...) -> None: ...
 
 class EnvironmentInfo(_message.Message):
-    __slots__ = ("id", "createdWhen", "state", "tasks", "rootRole", "currentRunNumber", "defaults", "vars", "userVars", "numberOfFlps", "includedDetectors", "description", "numberOfHosts", "integratedServicesData", "numberOfTasks", "currentTransition", "numberOfActiveTasks", "numberOfInactiveTasks", "workflowTemplate", "rootState", "lastError", "allowedEvents")
+    __slots__ = ("id", "createdWhen", "state", "tasks", "rootRole", "currentRunNumber", "defaults", "vars", "userVars", "numberOfFlps", "includedDetectors", "description", "numberOfHosts", "integratedServicesData", "numberOfTasks", "currentTransition", "numberOfActiveTasks", "numberOfInactiveTasks", "workflowTemplate", "rootState", "lastError", "allowedEvents", "lastRunNumber")
     class DefaultsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -168,6 +168,7 @@ class EnvironmentInfo(_message.Message):
     ROOTSTATE_FIELD_NUMBER: _ClassVar[int]
     LASTERROR_FIELD_NUMBER: _ClassVar[int]
     ALLOWEDEVENTS_FIELD_NUMBER: _ClassVar[int]
+    LASTRUNNUMBER_FIELD_NUMBER: _ClassVar[int]
     id: str
     createdWhen: int
     state: str
@@ -190,7 +191,8 @@ class EnvironmentInfo(_message.Message):
     rootState: str
     lastError: str
     allowedEvents: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, id: _Optional[str] = ..., createdWhen: _Optional[int] = ..., state: _Optional[str] = ..., tasks: _Optional[_Iterable[_Union[ShortTaskInfo, _Mapping]]] = ..., rootRole: _Optional[str] = ..., currentRunNumber: _Optional[int] = ..., defaults: _Optional[_Mapping[str, str]] = ..., vars: _Optional[_Mapping[str, str]] = ..., userVars: _Optional[_Mapping[str, str]] = ..., numberOfFlps: _Optional[int] = ..., includedDetectors: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ..., numberOfHosts: _Optional[int] = ..., integratedServicesData: _Optional[_Mapping[str, str]] = ..., numberOfTasks: _Optional[int] = ..., currentTransition: _Optional[str] = ..., numberOfActiveTasks: _Optional[int] = ..., numberOfInactiveTasks: _Optional[int] = ..., workflowTemplate: _Optional[str] = ..., rootState: _Optional[str] = ..., lastError: _Optional[str] = ..., allowedEvents: _Optional[_Iterable[str]] = ...) -> None: ...
+    lastRunNumber: int
+    def __init__(self, id: _Optional[str] = ..., createdWhen: _Optional[int] = ..., state: _Optional[str] = ..., tasks: _Optional[_Iterable[_Union[ShortTaskInfo, _Mapping]]] = ..., rootRole: _Optional[str] = ..., currentRunNumber: _Optional[int] = ..., defaults: _Optional[_Mapping[str, str]] = ..., vars: _Optional[_Mapping[str, str]] = ..., userVars: _Optional[_Mapping[str, str]] = ..., numberOfFlps: _Optional[int] = ..., includedDetectors: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ..., numberOfHosts: _Optional[int] = ..., integratedServicesData: _Optional[_Mapping[str, str]] = ..., numberOfTasks: _Optional[int] = ..., currentTransition: _Optional[str] = ..., numberOfActiveTasks: _Optional[int] = ..., numberOfInactiveTasks: _Optional[int] = ..., workflowTemplate: _Optional[str] = ..., rootState: _Optional[str] = ..., lastError: _Optional[str] = ..., allowedEvents: _Optional[_Iterable[str]] = ..., lastRunNumber: _Optional[int] = ...) -> None: ...
 
 class NewEnvironmentRequest(_message.Message):
     __slots__ = ("workflowTemplate", "vars", "public", "autoTransition", "requestUser", "deployOnly")
@@ -301,7 +303,7 @@ class ControlEnvironmentRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ..., type: _Optional[_Union[ControlEnvironmentRequest.Optype, str]] = ..., requestUser: _Optional[_Union[_common_pb2.User, _Mapping]] = ...) -> None: ...
 
 class ControlEnvironmentReply(_message.Message):
-    __slots__ = ("id", "state", "currentRunNumber", "startOfTransition", "endOfTransition", "transitionDuration", "timestamp")
+    __slots__ = ("id", "state", "currentRunNumber", "startOfTransition", "endOfTransition", "transitionDuration", "timestamp", "lastRunNumber")
     ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     CURRENTRUNNUMBER_FIELD_NUMBER: _ClassVar[int]
@@ -309,6 +311,7 @@ class ControlEnvironmentReply(_message.Message):
     ENDOFTRANSITION_FIELD_NUMBER: _ClassVar[int]
     TRANSITIONDURATION_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    LASTRUNNUMBER_FIELD_NUMBER: _ClassVar[int]
     id: str
     state: str
     currentRunNumber: int
@@ -316,7 +319,8 @@ class ControlEnvironmentReply(_message.Message):
     endOfTransition: int
     transitionDuration: int
     timestamp: int
-    def __init__(self, id: _Optional[str] = ..., state: _Optional[str] = ..., currentRunNumber: _Optional[int] = ..., startOfTransition: _Optional[int] = ..., endOfTransition: _Optional[int] = ..., transitionDuration: _Optional[int] = ..., timestamp: _Optional[int] = ...) -> None: ...
+    lastRunNumber: int
+    def __init__(self, id: _Optional[str] = ..., state: _Optional[str] = ..., currentRunNumber: _Optional[int] = ..., startOfTransition: _Optional[int] = ..., endOfTransition: _Optional[int] = ..., transitionDuration: _Optional[int] = ..., timestamp: _Optional[int] = ..., lastRunNumber: _Optional[int] = ...) -> None: ...
 
 class ModifyEnvironmentRequest(_message.Message):
     __slots__ = ("id", "operations", "reconfigureAll")
