@@ -124,6 +124,13 @@ def test_an_environment_driven_through_a_run(clean_o2: Any, client: Client) -> N
     assert any(e.roleEvent.rolePath and e.roleEvent.environmentId == env_id for e in seen)
     assert all(e.timestamp > 0 and e.timestampNano // 1_000_000 == e.timestamp for e in seen)
 
+    modify = pb.ModifyEnvironmentRequest(id=env_id)
+    modify.operations.add(type=pb.EnvironmentOperation.REMOVE_ROLE, roleName=f"{PIPELINE}.sink")
+    err = refused(client, "ModifyEnvironment", modify)  # o2ctl's modify: exclude the sink
+    assert err.code() == grpc.StatusCode.ABORTED and "not a bound channel" in err.details()
+    after = client("GetEnvironment", pb.GetEnvironmentRequest(id=env_id)).environment
+    assert (after.state, len(after.tasks)) == ("CONFIGURED", 3)  # nothing half done
+
     reply = client("DestroyEnvironment", pb.DestroyEnvironmentRequest(id=env_id), 120)
     assert len(reply.cleanupTasksReply.killedTasks) == 3
 
