@@ -47,9 +47,13 @@ def current_run(summary: Mapping[str, Any]) -> int:
 
 
 def environment_info(
-    summary: Mapping[str, Any], tasks: Iterable[Mapping[str, Any]] = (), root_role: str = ""
+    summary: Mapping[str, Any],
+    tasks: Iterable[Mapping[str, Any]] = (),
+    root_role: str = "",
+    variables: Mapping[str, str] | None = None,
 ) -> pb.EnvironmentInfo:
-    """One environment, from ``EnvironmentActor.summary()`` (and its task table)."""
+    """One environment, from ``EnvironmentActor.summary()`` (its task table, and the root
+    role's variables from its tree)."""
     workflow = str(summary.get("workflow", ""))
     rows = list(tasks)
     active = sum(1 for t in rows if t.get("pid")) if rows else 0
@@ -61,6 +65,7 @@ def environment_info(
         tasks=[short_task(t, summary["env_id"]) for t in rows],
         rootRole=root_role or workflow.rsplit("/", 1)[-1].split("@", 1)[0],
         currentRunNumber=current_run(summary),
+        vars=dict(variables or {}),
         userVars={str(k): str(v) for k, v in (summary.get("user_vars") or {}).items()},
         includedDetectors=list(summary.get("detectors") or ()),
         numberOfHosts=len(hosts),
@@ -127,6 +132,7 @@ def role_info(node: Mapping[str, Any]) -> pb.RoleInfo:
         fullPath=node.get("path", ""),
         taskIds=task_ids,
         roles=children,
+        vars=node.get("vars") or {},
         kind=node.get("kind", ""),
         critical=bool(node.get("critical", True)),
     )

@@ -125,7 +125,9 @@ class ControlServicer(AutoRpcs, RepoRpcs, pb_grpc.ControlServicer):
         log.info("environment %s created from %s", summary["env_id"], request.workflowTemplate)
         tasks, tree = await self._read_env(summary["env_id"], context, "task_table", "tree")
         return pb.NewEnvironmentReply(
-            environment=messages.environment_info(summary, tasks, tree.get("name", "")),
+            environment=messages.environment_info(
+                summary, tasks, tree.get("name", ""), tree.get("vars")
+            ),
             public=request.public,
             timestamp=now_ms(),
         )
@@ -138,7 +140,9 @@ class ControlServicer(AutoRpcs, RepoRpcs, pb_grpc.ControlServicer):
             request.id, context, "summary", "task_table", "tree"
         )
         return pb.GetEnvironmentReply(
-            environment=messages.environment_info(summary, tasks, tree.get("name", "")),
+            environment=messages.environment_info(
+                summary, tasks, tree.get("name", ""), tree.get("vars")
+            ),
             workflow=messages.role_info(tree),
             public=True,
             timestamp=now_ms(),

@@ -97,6 +97,7 @@ def test_an_environment_driven_through_a_run(clean_o2: Any, client: Client) -> N
     assert (info.state, info.currentRunNumber) == ("RUNNING", started.currentRunNumber)
     assert {t.state for t in info.tasks} == {"RUNNING"} and info.numberOfActiveTasks == 3
     assert sorted(got.workflow.taskIds) == sorted(t.taskId for t in info.tasks)
+    assert info.vars["nProcessors"] == "1" and got.workflow.vars == info.vars
     listed = client("GetEnvironments", pb.GetEnvironmentsRequest(showTaskInfos=True))
     (mine,) = [e for e in listed.environments if e.id == env_id]
     assert len(mine.tasks) == 3 and listed.timestamp > 0
