@@ -123,10 +123,13 @@ class ControllerRuntime:
         auto_configure: bool = True,
         request_id: str = "",
         reclaim: bool = False,
+        env_id: str = "",
     ) -> dict[str, Any]:
         """DEPLOY + CONFIGURE a new environment; returns its summary once CONFIGURED
         (admission first; ``actors/envlife.py``)."""
-        return await envlife.create(self, workflow, user_vars, auto_configure, request_id, reclaim)
+        return await envlife.create(
+            self, workflow, user_vars, auto_configure, request_id, reclaim, env_id
+        )
 
     async def _forget(self, env_id: str) -> None:
         await envlife.forget_env(self, env_id)

@@ -40,7 +40,7 @@ from typing import Any
 
 import ray
 
-from actors import envrun, metrics
+from actors import envauto, envrun, metrics
 from actors.calls import CallBook
 from actors.envstore import EnvStore
 from actors.errors import EnvironmentBusy, TransitionFailed
@@ -320,6 +320,9 @@ class EnvironmentRuntime:
         update_roles(self, [entry])
         self.later(self._export_state)
         self.persist_soon()
+
+    def device_event(self, path: str, kind: str) -> None:  # END_OF_STREAM, ...: envauto
+        envauto.device_event(self, path, kind)
 
     def nodes_lost(self, node_id: str, hostname: str) -> list[str]:
         """A node is gone: its tasks are lost; the environment goes to ERROR naming them."""

@@ -29,7 +29,7 @@ from actors.transitions.deploy import deployable, deployable_request
 from o2ctl.core.envrecord import EnvRecord
 from o2ctl.core.errors import InvalidWorkflow
 from o2ctl.core.events import Event
-from o2ctl.core.ids import new_id
+from o2ctl.core.ids import new_id, valid_id
 from o2ctl.templates.model import parse_detectors
 
 if TYPE_CHECKING:
@@ -43,16 +43,20 @@ async def create(
     auto_configure: bool = True,
     request_id: str = "",
     reclaim: bool = False,
+    env_id: str = "",
 ) -> dict[str, Any]:
     """DEPLOY + CONFIGURE a new environment; returns its summary once CONFIGURED.
 
     Admission first: the whole environment must fit the nodes it may use (``reclaim``:
     async nodes too, reclaimed at DEPLOY), or nothing starts. ``request_id`` tags the
     environment's first event (with its id), so that a caller following the event log
-    shows the id and the progress before this call returns.
+    shows the id and the progress before this call returns. ``env_id``: the id to give it
+    (one from ``new_id``, handed out before the call: NewEnvironmentAsync); "": a new one.
     """
     user_vars = {str(k): str(v) for k, v in (user_vars or {}).items()}
-    env_id = new_id()
+    if env_id and (env_id in ctrl.envs or not valid_id(env_id)):
+        raise ControlError(f"environment id {env_id[:40]!r} is taken or not an o2ctl id")
+    env_id = env_id or new_id()
     try:
         expanded = await expand_for_controller(ctrl, workflow, user_vars, env_id)
     except Exception as exc:

@@ -4,7 +4,8 @@ What flows through: the environment actor hands ``run`` an event the state machi
 accepted and the one-operation lock taken; ``run`` publishes its steps, runs the hook
 points and calls before (``actors/phases.py``), the transition's own module
 (``actors/transitions``), fires the state machine between the calls after, and reports
-DONE_OK or DONE_ERROR. Whether a failure takes the environment to ERROR is the model's
+DONE_OK or DONE_ERROR; a START_ACTIVITY that succeeded arms the run's automatic end
+(``actors/envauto.py``). Whether a failure takes the environment to ERROR is the model's
 rule (``EnvironmentModel.failure_needs_go_error``); the stopping that follows ERROR runs
 in the background (``stop_after_error``) so the operator sees ERROR at once.
 """
@@ -15,7 +16,7 @@ import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
-from actors import metrics
+from actors import envauto, metrics
 from actors.errors import ControlError, TransitionCancelled
 from actors.phases import after_step, before_step, go_error_points
 from actors.reasons import reason
@@ -32,7 +33,8 @@ async def run(env: EnvironmentRuntime, ev: EnvEvent, **kwargs: Any) -> str:
     """One transition's steps: STARTED, the hooks and calls before, the transition's own
     work, the state machine fired between the calls after, DONE_OK or DONE_ERROR (and
     GO_ERROR when the model says the failure needs it)."""
-    env.publish(Event("transition", env.env_id, event=ev.value, status="STARTED"))
+    run = {"run_number": env.run_number}  # the run it belongs to, as AliECS's events say
+    env.publish(Event("transition", env.env_id, event=ev.value, status="STARTED", detail=run))
     t0 = time.perf_counter()
     before = env.fsm.state.value
     try:
@@ -59,17 +61,22 @@ async def run(env: EnvironmentRuntime, ev: EnvEvent, **kwargs: Any) -> str:
             event=ev.value,
             status="DONE_OK",
             state=env.fsm.state.value,
-            detail={"duration_s": took},
+            detail={"duration_s": took, "run_number": env.run_number},
         )
     )
     if env.model.auto_error_due(while_busy=True):  # the root failed during this one
         env.schedule_auto_error()
+    if ev == EnvEvent.START_ACTIVITY:
+        envauto.run_started(env)  # END_OF_STREAM counted afresh, auto_stop_timeout armed
+    elif env.fsm.state.value != "RUNNING":
+        envauto.run_left(env)
     return env.fsm.state.value
 
 
 async def stop_after_error(env: EnvironmentRuntime, left: str) -> None:
     """GO_ERROR's clean-up, after ERROR is entered: what still runs is stopped (failures
     ignored), with the hook points of the state it left."""
+    envauto.run_left(env)
     await go_error_points(env, left, "before")
     with contextlib.suppress(Exception):
         await stop_running(env)

@@ -19,6 +19,8 @@ def tree_of(node: Any, env: EnvironmentRuntime) -> dict[str, Any]:
         "kind": node.kind,
         "critical": node.critical,
     }
+    if node is env.workflow.root:  # the workflow's final variables, as AliECS shows them
+        out["vars"] = {str(k): str(v) for k, v in env.workflow.variables.items()}
     if entry is not None:
         out.update(
             state=entry.state.value,

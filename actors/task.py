@@ -305,6 +305,8 @@ class TaskRuntime:
                     self._set(TaskState.ERROR, f"{self._who()}: internal error", report=True)
                 elif new != self.state and not self._commanded:
                     await self._confirm()
+                if getattr(upd, "event", None) == 1 and self.env is not None:  # END_OF_STREAM
+                    self.env.device_event.remote(self.role_path, "END_OF_STREAM")
 
     async def _confirm(self) -> None:
         """Report a change the watch saw, once a fresh GetState agrees (a poll answered just

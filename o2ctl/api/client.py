@@ -19,6 +19,7 @@ import grpc
 from o2ctl.api import dicts
 from o2ctl.api._gen import o2control_pb2 as pb
 from o2ctl.api._gen import o2control_pb2_grpc as pb_grpc
+from o2ctl.api._gen import o2ctl_pb2, o2ctl_pb2_grpc
 from o2ctl.api.auth import bearer, channel_credentials, read_token
 from o2ctl.core.errors import ControlError
 
@@ -52,6 +53,7 @@ class ApiClient:
         else:
             self._channel = grpc.insecure_channel(endpoint)
         self.stub: Any = pb_grpc.ControlStub(self._channel)  # type: ignore[no-untyped-call]
+        self.o2ctl: Any = o2ctl_pb2_grpc.O2CtlStub(self._channel)  # type: ignore[no-untyped-call]
 
     def __enter__(self) -> ApiClient:
         return self
@@ -67,9 +69,12 @@ class ApiClient:
     def close(self) -> None:
         self._channel.close()
 
-    def _call(self, method: str, request: Any, timeout: float = READ_TIMEOUT_S) -> Any:
+    def _call(
+        self, method: str, request: Any, timeout: float = READ_TIMEOUT_S, stub: Any = None
+    ) -> Any:
         try:
-            return getattr(self.stub, method)(request, metadata=self._metadata, timeout=timeout)
+            call = getattr(stub or self.stub, method)
+            return call(request, metadata=self._metadata, timeout=timeout)
         except grpc.RpcError as err:
             raise self._error(err) from None
 
@@ -148,7 +153,8 @@ class ApiClient:
         r = self._call(
             "ControlEnvironment", pb.ControlEnvironmentRequest(id=env_id, type=kind), self.timeout
         )
-        return {"env_id": r.id, "state": r.state, "run_number": r.currentRunNumber or None}
+        run = r.currentRunNumber or r.lastRunNumber or None
+        return {"env_id": r.id, "state": r.state, "run_number": run}
 
     def destroy(
         self,
@@ -187,20 +193,21 @@ class ApiClient:
 
     # -- nodes (the farm) ---------------------------------------------------------------
     def nodes(self) -> list[dict[str, Any]]:
-        return [dicts.node(n) for n in self._call("GetNodes", pb.GetNodesRequest()).nodes]
+        r = self._call("GetNodes", o2ctl_pb2.GetNodesRequest(), stub=self.o2ctl)
+        return [dicts.node(n) for n in r.nodes]
 
     def assign_node(
         self, machine_id: str, mode: str, grace_s: float | None = None
     ) -> dict[str, Any]:
         """Make a node sync or async; returns once done (see ``Client.assign_node``)."""
-        request = pb.AssignNodeRequest(machineId=machine_id, mode=mode)
+        request = o2ctl_pb2.AssignNodeRequest(machineId=machine_id, mode=mode)
         if grace_s is not None:
             request.graceSeconds = grace_s
-        return dicts.assigned(self._call("AssignNode", request, self.timeout))
+        return dicts.assigned(self._call("AssignNode", request, self.timeout, self.o2ctl))
 
     def modify_environment(self, env_id: str, **change: Any) -> dict[str, Any]:
         """Change a live environment (see ``Environment.modify``); returns the diff."""
-        request = pb.ModifyEnvironmentRequest(
+        request = o2ctl_pb2.ModifyEnvironmentRequest(
             envId=env_id,
             vars={str(k): str(v) for k, v in (change.get("vars") or {}).items()},
             exclude=list(change.get("exclude") or ()),
@@ -209,7 +216,7 @@ class ApiClient:
             dryRun=bool(change.get("dry_run")),
             restartRun=bool(change.get("restart_run")),
         )
-        r = self._call("ModifyEnvironment", request, self.timeout)
+        r = self._call("ModifyEnvironment", request, self.timeout, self.o2ctl)
         out: dict[str, Any] = {
             "added": list(r.added),
             "removed": list(r.removed),
@@ -223,6 +230,57 @@ class ApiClient:
         if r.runNumber:
             out["run_number"] = r.runNumber
         return out
+
+    # -- repositories, detectors, integrated services ----------------------------------
+    def repos(self, revisions: bool = False) -> dict[str, Any]:
+        """``{"repos": [{name, uri, default, revision, revisions}], "global_revision"}``."""
+        r = self._call("ListRepos", pb.ListReposRequest(getRevisions=revisions))
+        repos = [
+            {
+                "name": x.name,
+                "uri": x.uri,
+                "default": x.default,
+                "revision": x.defaultRevision or None,
+                "revisions": list(x.revisions),
+            }
+            for x in r.repos
+        ]
+        return {"repos": repos, "global_revision": r.globalDefaultRevision or None}
+
+    def detectors(self) -> dict[str, list[str]]:
+        """``{"active": [...], "available": [...]}``: held by an environment, or free."""
+        active = self._call("GetActiveDetectors", pb.Empty()).detectors
+        free = self._call("GetAvailableDetectors", pb.Empty()).detectors
+        return {"active": list(active), "available": list(free)}
+
+    def services(self) -> dict[str, dict[str, Any]]:
+        """The integrated services (installed plugins) by id: name, enabled, state, data."""
+        r = self._call("GetIntegratedServices", pb.Empty())
+        return {
+            key: {
+                "name": s.name,
+                "enabled": s.enabled,
+                "endpoint": s.endpoint,
+                "state": s.connectionState,
+                "data": s.data,
+            }
+            for key, s in r.services.items()
+        }
+
+    def create_environment_async(
+        self, workflow: str, vars: dict[str, Any] | None = None, auto_run: bool = False
+    ) -> str:
+        """Start creating an environment; its id at once (progress: ``events(env_id)``).
+        ``auto_run``: then start it, and stop and destroy it at the end of its run."""
+        r = self._call(
+            "NewEnvironmentAsync",
+            pb.NewEnvironmentRequest(
+                workflowTemplate=workflow,
+                vars={str(k): str(v) for k, v in (vars or {}).items()},
+                autoTransition=auto_run,
+            ),
+        )
+        return str(r.environment.id)
 
     # -- events -------------------------------------------------------------------------
     def events(

@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from o2ctl.api._gen import events_pb2 as ev_pb
 from o2ctl.api._gen import o2control_pb2 as pb
+from o2ctl.api._gen import o2ctl_pb2
 
 
-def seconds(millis: str) -> float:
+def seconds(millis: int | str) -> float:
     try:
         return int(millis) / 1000.0
     except ValueError:
@@ -30,10 +32,10 @@ def summary(info: pb.EnvironmentInfo) -> dict[str, Any]:
         "state": info.state,
         "root_state": info.rootState,
         "busy": info.currentTransition or None,
-        "run_number": info.currentRunNumber or None,
+        "run_number": info.currentRunNumber or info.lastRunNumber or None,
         "created": seconds(info.createdWhen),
-        "tasks": info.tasksCount,
-        "detectors": list(info.detectors),
+        "tasks": info.numberOfTasks,
+        "detectors": list(info.includedDetectors),
         "user_vars": dict(info.userVars),
         "last_error": info.lastError,
         "allowed_events": list(info.allowedEvents),
@@ -85,11 +87,12 @@ def tree(role: pb.RoleInfo, tasks: Mapping[str, Mapping[str, Any]] | None = None
 
 
 _STATUS = {
-    pb.NULL: "",
-    pb.STARTED: "STARTED",
-    pb.ONGOING: "ONGOING",
-    pb.DONE_OK: "DONE_OK",
-    pb.DONE_ERROR: "DONE_ERROR",
+    ev_pb.NULL: "",
+    ev_pb.STARTED: "STARTED",
+    ev_pb.ONGOING: "ONGOING",
+    ev_pb.DONE_OK: "DONE_OK",
+    ev_pb.DONE_ERROR: "DONE_ERROR",
+    ev_pb.DONE_TIMEOUT: "DONE_ERROR",
 }
 
 
@@ -101,7 +104,7 @@ def _warning(message: str) -> dict[str, str]:
     return {"warning": message.split(WARNING_MARK, 1)[1]} if WARNING_MARK in message else {}
 
 
-def event(ev: pb.Event) -> dict[str, Any]:
+def event(ev: ev_pb.Event) -> dict[str, Any]:
     """An event record as ``Client.events()`` yields it (``lost``: events dropped before)."""
     out: dict[str, Any] = {
         "kind": "",
@@ -124,21 +127,24 @@ def event(ev: pb.Event) -> dict[str, Any]:
             env_id=e.environmentId,
             state=e.state,
             event=e.transition,
-            status=_STATUS[e.transitionStatus],
+            status=_STATUS.get(e.transitionStatus, ""),
             error=e.error,
-            detail={"run_number": e.currentRunNumber or None, **_warning(e.message)},
+            detail={"run_number": e.runNumber or None, **_warning(e.message)},
         )
     elif which == "taskEvent":
         t = ev.taskEvent
+        detail: dict[str, Any] = {"task_id": t.taskid}
+        if t.deviceEvent:
+            detail["device_event"] = t.deviceEvent
         out.update(
             kind="task",
             env_id=t.environmentId,
-            path=t.name,
+            path=t.path,
             state=t.state,
-            event=t.hookPoint,
-            status=_STATUS[t.hookStatus],
+            event=t.traits.trigger,
+            status=_STATUS.get(t.hookStatus, ""),
             error=t.error,
-            detail={"task_id": t.taskid},
+            detail=detail,
         )
     elif which == "roleEvent":
         r = ev.roleEvent
@@ -150,7 +156,7 @@ def event(ev: pb.Event) -> dict[str, Any]:
             path=n.machineId,
             state=n.state,
             event=n.event,
-            status=_STATUS[n.status],
+            status=_STATUS.get(n.status, ""),
             error=n.error,
         )
     elif which == "callEvent":
@@ -159,14 +165,14 @@ def event(ev: pb.Event) -> dict[str, Any]:
             kind="call",
             env_id=c.environmentId,
             path=c.path,
-            event=c.hookPoint,
-            status=_STATUS[c.callStatus],
+            event=c.traits.trigger,
+            status=_STATUS.get(c.callStatus, ""),
             error=c.error,
         )
     return out
 
 
-def pilot(info: pb.PilotInfo, present: bool) -> dict[str, Any] | None:
+def pilot(info: o2ctl_pb2.PilotInfo, present: bool) -> dict[str, Any] | None:
     """A node's pilot as in ``Client.nodes()`` rows (None: no pilot)."""
     if not present:
         return None
@@ -179,7 +185,7 @@ def pilot(info: pb.PilotInfo, present: bool) -> dict[str, Any] | None:
     }
 
 
-def node(info: pb.NodeInfo) -> dict[str, Any]:
+def node(info: o2ctl_pb2.NodeInfo) -> dict[str, Any]:
     """A node row as ``Client.nodes()`` gives it."""
     return {
         "machine_id": info.machineId,
@@ -196,7 +202,7 @@ def node(info: pb.NodeInfo) -> dict[str, Any]:
     }
 
 
-def assigned(reply: pb.AssignNodeReply) -> dict[str, Any]:
+def assigned(reply: o2ctl_pb2.AssignNodeReply) -> dict[str, Any]:
     """What ``Client.assign_node`` answers."""
     return {
         "machine_id": reply.machineId,

@@ -3,7 +3,7 @@
 The controller keeps one cluster-wide log of every environment, role, task and call event
 with increasing sequence numbers (``o2ctl.core.events``). A subscriber's stream is a loop
 of long polls (``wait_events(after, timeout)``) from its cursor on, each batch filtered by
-environment and reshaped into ``Event`` messages. Events the log already dropped before a
+environment and reshaped into ``events.Event`` messages. Events the log already dropped before a
 slow subscriber read them are flagged on the next event sent (``eventsLost``), never hidden.
 The loop ends when the server closes (so the stream ends with OK, not cut off) and every
 poll has a deadline.
@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from o2ctl.api import messages
-from o2ctl.api._gen import o2control_pb2 as pb
+from o2ctl.api._gen import events_pb2 as pb
 
 POLL_S = 5.0  # how long one long-poll waits for news
 SLACK_S = 25.0  # how late the controller may answer a poll before it counts as gone

@@ -17,8 +17,10 @@ from typing import Any
 import grpc
 
 from o2ctl.api._gen import o2control_pb2_grpc as pb_grpc
+from o2ctl.api._gen import o2ctl_pb2_grpc
 from o2ctl.api.auth import TokenInterceptor, server_credentials
 from o2ctl.api.limits import SERVER_OPTIONS, LimitsInterceptor
+from o2ctl.api.o2ctlservice import O2CtlServicer
 from o2ctl.api.server import ControlServicer
 
 log = logging.getLogger("o2ctl.api")
@@ -54,6 +56,9 @@ async def start_server(
         interceptors=[TokenInterceptor(token), LimitsInterceptor()], options=SERVER_OPTIONS
     )
     pb_grpc.add_ControlServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
+    o2ctl_pb2_grpc.add_O2CtlServicer_to_server(  # type: ignore[no-untyped-call]
+        O2CtlServicer(controller, servicer.closing), server
+    )
     address = f"{host}:{port}"
     if tls_cert and tls_key:
         bound = server.add_secure_port(address, server_credentials(tls_cert, tls_key))

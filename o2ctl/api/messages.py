@@ -2,57 +2,82 @@
 
 The actors answer with plain dicts (environment summaries, task tables, role trees, event
 records: the same the SDK and the CLI show); the API server only reshapes them here into
-the messages of ``o2control.proto``, field by field, so the mapping between our names and
-the AliECS-compatible ones is written down in one place. Nothing here calls anything.
+the messages of ``o2control.proto`` and ``events.proto`` (AliECS's contract), field by
+field, so the mapping between our names and AliECS's is written down in one place. o2ctl's
+own service's messages are in ``o2ctlmsgs``. Nothing here calls anything.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from o2ctl.api._gen import events_pb2 as ev_pb
 from o2ctl.api._gen import o2control_pb2 as pb
 from o2ctl.core.events import Event
 from o2ctl.core.states import DeploymentStatus, aggregate_deployment
 
 _OP_STATUS = {
-    "": pb.NULL,
-    "STARTED": pb.STARTED,
-    "ONGOING": pb.ONGOING,
-    "DONE_OK": pb.DONE_OK,
-    "DONE_ERROR": pb.DONE_ERROR,
+    "": ev_pb.NULL,
+    "STARTED": ev_pb.STARTED,
+    "ONGOING": ev_pb.ONGOING,
+    "DONE_OK": ev_pb.DONE_OK,
+    "DONE_ERROR": ev_pb.DONE_ERROR,
 }
 
 
-def millis(seconds: float | None) -> str:
-    return str(round((seconds or 0.0) * 1000))
+def millis(seconds: float | None) -> int:
+    return round((seconds or 0.0) * 1000)
+
+
+def now_ms() -> int:
+    """The ``timestamp`` of a reply: when it was sent, ms since the Unix epoch."""
+    return round(time.time() * 1000)
 
 
 def run_number(value: object) -> int:
     return int(value) if isinstance(value, int) else 0
 
 
+def current_run(summary: Mapping[str, Any]) -> int:
+    """The run in progress, as AliECS counts it: 0 once the run has ended."""
+    return run_number(summary.get("run_number")) if summary.get("state") == "RUNNING" else 0
+
+
 def environment_info(
-    summary: Mapping[str, Any], tasks: Iterable[Mapping[str, Any]] = (), root_role: str = ""
+    summary: Mapping[str, Any],
+    tasks: Iterable[Mapping[str, Any]] = (),
+    root_role: str = "",
+    variables: Mapping[str, str] | None = None,
 ) -> pb.EnvironmentInfo:
-    """One environment, from ``EnvironmentActor.summary()`` (and its task table)."""
+    """One environment, from ``EnvironmentActor.summary()`` (its task table, and the root
+    role's variables from its tree)."""
     workflow = str(summary.get("workflow", ""))
+    rows = list(tasks)
+    active = sum(1 for t in rows if t.get("pid")) if rows else 0
+    hosts = {t.get("host") for t in rows if t.get("host")}
     return pb.EnvironmentInfo(
         id=summary["env_id"],
         createdWhen=millis(summary.get("created")),
         state=summary.get("state", ""),
-        tasks=[short_task(t, summary["env_id"]) for t in tasks],
+        tasks=[short_task(t, summary["env_id"]) for t in rows],
         rootRole=root_role or workflow.rsplit("/", 1)[-1].split("@", 1)[0],
-        currentRunNumber=run_number(summary.get("run_number")),
+        currentRunNumber=current_run(summary),
+        vars=dict(variables or {}),
         userVars={str(k): str(v) for k, v in (summary.get("user_vars") or {}).items()},
+        includedDetectors=list(summary.get("detectors") or ()),
+        numberOfHosts=len(hosts),
+        numberOfTasks=int(summary.get("tasks") or 0),
+        currentTransition=summary.get("busy") or "",
+        numberOfActiveTasks=active,
+        numberOfInactiveTasks=len(rows) - active if rows else 0,
         workflowTemplate=workflow,
         rootState=summary.get("root_state", ""),
-        currentTransition=summary.get("busy") or "",
         lastError=summary.get("last_error") or "",
-        detectors=list(summary.get("detectors") or ()),
         allowedEvents=list(summary.get("allowed_events") or ()),
-        tasksCount=int(summary.get("tasks") or 0),
+        lastRunNumber=run_number(summary.get("run_number")),
     )
 
 
@@ -72,10 +97,11 @@ def short_task(task: Mapping[str, Any], env_id: str | None = None) -> pb.ShortTa
         ),
         pid=str(pid) if pid else "",
         sandboxStdout=task.get("log_path") or "",
+        claimable=not env or bool(task.get("idle", False)),
+        critical=bool(task.get("critical", True)),
         envId=env,
         controlMode=task.get("control_mode") or "",
         controlPort=int(task.get("control_port") or 0),
-        critical=bool(task.get("critical", True)),
         error=task.get("error") or "",
     )
 
@@ -106,6 +132,7 @@ def role_info(node: Mapping[str, Any]) -> pb.RoleInfo:
         fullPath=node.get("path", ""),
         taskIds=task_ids,
         roles=children,
+        vars=node.get("vars") or {},
         kind=node.get("kind", ""),
         critical=bool(node.get("critical", True)),
     )
@@ -124,112 +151,99 @@ def _walk(node: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
         yield from _walk(child)
 
 
-def event(record: Mapping[str, Any], lost: bool = False) -> pb.Event:
-    """One event, from an ``o2ctl.core.events.Event`` record."""
+def event(record: Mapping[str, Any], lost: bool = False) -> ev_pb.Event:
+    """One ``events.Event``, from an ``o2ctl.core.events.Event`` record."""
     kind = record.get("kind", "")
-    env_id = record.get("env_id", "")
-    detail = record.get("detail") or {}
-    status = _OP_STATUS.get(record.get("status") or "", pb.NULL)
-    out = pb.Event(
-        timestamp=millis(record.get("time")), seq=int(record.get("seq", 0)), eventsLost=lost
+    nano = round(float(record.get("time") or 0.0) * 1e9)
+    out = ev_pb.Event(
+        timestamp=nano // 1_000_000,
+        timestampNano=nano,
+        seq=int(record.get("seq", 0)),
+        eventsLost=lost,
     )
-    if kind in ("environment", "transition"):
-        out.environmentEvent.CopyFrom(
-            pb.Ev_EnvironmentEvent(
-                environmentId=env_id,
-                state=record.get("state", ""),
-                currentRunNumber=run_number(detail.get("run_number")),
-                error=record.get("error", ""),
-                message=describe(record),
-                transition=record.get("event", "") if kind == "transition" else "",
-                transitionStatus=status if kind == "transition" else pb.NULL,
-            )
-        )
-    elif kind == "task":
-        out.taskEvent.CopyFrom(
-            pb.Ev_TaskEvent(
-                name=record.get("path", ""),
-                taskid=str(detail.get("task_id", "")),
-                state=record.get("state", ""),
-                environmentId=env_id,
-                error=record.get("error", ""),
-                hookPoint=record.get("event", ""),
-                hookStatus=status,
-            )
-        )
-    elif kind == "role":
-        path = record.get("path", "")
-        out.roleEvent.CopyFrom(
-            pb.Ev_RoleEvent(
-                name=path.rsplit(".", 1)[-1],
-                state=record.get("state", ""),
-                rolePath=path,
-                environmentId=env_id,
-            )
-        )
-    elif kind == "node":
-        out.nodeEvent.CopyFrom(
-            pb.Ev_NodeEvent(
-                machineId=record.get("path", ""),
-                state=record.get("state", ""),
-                event=record.get("event", ""),
-                status=status,
-                error=record.get("error", ""),
-                message=describe(record),
-            )
-        )
-    elif kind == "call":
-        out.callEvent.CopyFrom(
-            pb.Ev_CallEvent(
-                path=record.get("path", ""),
-                callStatus=status,
-                error=record.get("error", ""),
-                environmentId=env_id,
-                hookPoint=record.get("event", ""),
-            )
-        )
+    fill = _PAYLOAD.get(kind)
+    if fill is not None:
+        fill(out, record)
     return out
 
 
-def pilot_info(pilot: Mapping[str, Any] | None) -> pb.PilotInfo | None:
-    """A node's pilot, from a node row's ``pilot`` (None: no pilot)."""
-    if not pilot:
-        return None
-    jobs = pilot.get("jobs")
-    return pb.PilotInfo(
-        pid=int(pilot.get("pid") or 0),
-        state=str(pilot.get("state") or ""),
-        since=float(pilot.get("since") or 0.0),
-        jobs=int(jobs) if isinstance(jobs, int) else None,
-        restarts=int(pilot.get("restarts") or 0),
-    )
+def _environment(out: ev_pb.Event, r: Mapping[str, Any]) -> None:
+    """An environment's state change, or a step of one of its transitions."""
+    detail = r.get("detail") or {}
+    transition = r.get("event", "") if r.get("kind") == "transition" else ""
+    status = _OP_STATUS.get(r.get("status") or "", ev_pb.NULL) if transition else ev_pb.NULL
+    step = _STEP.get(r.get("status") or "", "").format(t=transition) if transition else ""
+    e = out.environmentEvent
+    e.environmentId = r.get("env_id", "")
+    e.state = r.get("state", "")
+    e.runNumber = run_number(detail.get("run_number"))
+    e.error = r.get("error", "")
+    e.message = str(detail.get("message") or describe(r))
+    e.transition = transition
+    e.transitionStep = step
+    e.transitionStatus = status
+    e.vars.update({str(k): str(v) for k, v in (detail.get("vars") or {}).items()})
+    if detail.get("workflow"):
+        e.workflowTemplateInfo.path = str(detail["workflow"])
+        e.workflowTemplateInfo.name = str(detail["workflow"]).rsplit("/", 1)[-1]
 
 
-def node_info(row: Mapping[str, Any]) -> pb.NodeInfo:
-    """One node, from the controller's ``list_nodes`` row."""
-    return pb.NodeInfo(
-        machineId=row["machine_id"],
-        nodeId=row.get("node_id", ""),
-        ip=row.get("ip", ""),
-        nodeClass=row.get("node_class", ""),
-        target=row.get("target", ""),
-        alive=bool(row.get("alive")),
-        labels={str(k): str(v) for k, v in (row.get("labels") or {}).items()},
-        tasks=int(row.get("tasks") or 0),
-        cpu=float(row.get("cpu") or 0.0),
-        memory=float(row.get("memory") or 0.0),
-        pilot=pilot_info(row.get("pilot")),
-    )
+_STEP = {"STARTED": "before_{t}", "ONGOING": "{t}", "DONE_OK": "after_{t}", "DONE_ERROR": "{t}"}
 
 
-def assign_reply(result: Mapping[str, Any]) -> pb.AssignNodeReply:
-    return pb.AssignNodeReply(
-        machineId=result["machine_id"],
-        nodeClass=result.get("node_class", ""),
-        pilot=pilot_info(result.get("pilot")),
-        tookSeconds=float(result.get("took_s") or 0.0),
-        how=str(result.get("how") or ""),
-    )
+def _task(out: ev_pb.Event, r: Mapping[str, Any]) -> None:
+    detail = r.get("detail") or {}
+    t = out.taskEvent
+    t.taskid = str(detail.get("task_id", ""))
+    t.name = f"{detail.get('task_class') or r.get('path', '')}#{t.taskid}"
+    t.state = r.get("state", "")
+    t.status = str(detail.get("status") or "")
+    t.hostname = str(detail.get("host") or "")
+    t.className = str(detail.get("task_class") or "")
+    t.environmentId = r.get("env_id", "")
+    t.path = r.get("path", "")
+    t.error = r.get("error", "")
+    t.deviceEvent = str(detail.get("device_event") or "")
+    if r.get("event"):  # a hook task: the hook point it ran at
+        t.traits.trigger = r["event"]
+        t.hookStatus = _OP_STATUS.get(r.get("status") or "", ev_pb.NULL)
+
+
+def _role(out: ev_pb.Event, r: Mapping[str, Any]) -> None:
+    path = r.get("path", "")
+    e = out.roleEvent
+    e.name, e.state, e.rolePath = path.rsplit(".", 1)[-1], r.get("state", ""), path
+    e.environmentId = r.get("env_id", "")
+
+
+def _call(out: ev_pb.Event, r: Mapping[str, Any]) -> None:
+    detail = r.get("detail") or {}
+    c = out.callEvent
+    c.func = str(detail.get("func") or r.get("path", "").rsplit(".", 1)[-1])
+    c.callStatus = _OP_STATUS.get(r.get("status") or "", ev_pb.NULL)
+    c.error = r.get("error", "")
+    c.environmentId = r.get("env_id", "")
+    c.path = r.get("path", "")
+    c.traits.trigger = r.get("event", "")
+    if detail.get("return") is not None:
+        setattr(c, "return", str(detail["return"]))
+
+
+def _node(out: ev_pb.Event, r: Mapping[str, Any]) -> None:
+    n = out.nodeEvent
+    n.machineId, n.state, n.event = r.get("path", ""), r.get("state", ""), r.get("event", "")
+    n.status = _OP_STATUS.get(r.get("status") or "", ev_pb.NULL)
+    n.error, n.message = r.get("error", ""), describe(r)
+
+
+_PAYLOAD = {
+    "environment": _environment,
+    "transition": _environment,
+    "task": _task,
+    "role": _role,
+    "call": _call,
+    "node": _node,
+}
 
 
 def describe(record: Mapping[str, Any]) -> str:

@@ -1,132 +1,64 @@
 """The Control API server: each RPC of ``o2control.Control`` becomes controller actor calls.
 
 What flows through: a request from a GUI or another control system (any language, any
-gRPC stack) comes in, past the token check (``auth.TokenInterceptor``), to one handler
-here, which awaits the controller (``await controller.method.remote(...)``) or, for reads
-of one environment, its environment actor; the dicts they answer are reshaped into proto
-messages by ``messages``. The server holds no state of the control system: it is a
-translation layer, and two servers over one controller would agree.
-
-Every call to an actor has a deadline (the client's own when it sent one); an error
-becomes one gRPC status with a one-line message (``status.status_of``). ``Subscribe``
-long-polls the controller's cluster-wide event log and streams what it gets; closing the
-server ends open streams cleanly (OK) instead of cutting them.
+gRPC stack; a client generated from AliECS's own proto files works unchanged) comes in,
+past the token check (``auth.TokenInterceptor``) and the size limits, to one handler here,
+which awaits the controller or, for reads of one environment, its environment actor; the
+dicts they answer are reshaped into AliECS's messages by ``messages``. The repository and
+integrated-service calls are in ``repos``, the asynchronous and automatic environments
+and Subscribe in ``auto``; o2ctl's own service (nodes, its modify) is ``o2ctlservice``.
+The server holds no state of the control system: two servers over one controller agree
+(except for an automatic environment's subscription, which lives where it was asked for).
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, TypeVar
+from typing import Any
 
 import grpc
-import ray
 
-from actors import naming
 from actors.errors import NotFound
 from o2ctl.api import messages
 from o2ctl.api._gen import o2control_pb2 as pb
 from o2ctl.api._gen import o2control_pb2_grpc as pb_grpc
+from o2ctl.api.auto import AutoRpcs
 from o2ctl.api.events import EventFeed
-from o2ctl.api.status import BadRequest, status_of
+from o2ctl.api.messages import now_ms
+from o2ctl.api.repos import RepoRpcs, available_detectors
+from o2ctl.api.rpcbase import rpc
+from o2ctl.api.status import BadRequest
 
 log = logging.getLogger("o2ctl.api")
-
-DEFAULT_DEADLINE_S = 600.0  # a create waits for deploy and configure: minutes, not seconds
-Reply = TypeVar("Reply")
-Handler = Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[Reply]]
+_OP = pb.EnvironmentOperation.Optype
 
 
-def rpc(
-    plain: grpc.StatusCode = grpc.StatusCode.FAILED_PRECONDITION,
-) -> Callable[[Handler[Reply]], Handler[Reply]]:
-    """Answer any error of the handler with its status code; ``plain`` for a ControlError."""
-
-    def wrap(method: Handler[Reply]) -> Handler[Reply]:
-        @functools.wraps(method)
-        async def handler(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Reply:
-            try:
-                return await method(self, request, context)
-            except grpc.aio.AbortError:
-                raise
-            except Exception as exc:
-                code, message = status_of(exc, plain)
-                log.info("%s: %s %s", method.__name__, code.name, message)
-                await context.abort(code, message)
-                raise  # abort raises; this line is never reached
-
-        return handler
-
-    return wrap
-
-
-class ControlServicer(pb_grpc.ControlServicer):
-    def __init__(self, controller: Any) -> None:
-        self.controller = controller
-        self.closing = asyncio.Event()
-        self._envs: dict[str, Any] = {}
-
-    # -- plumbing ---------------------------------------------------------------------
-    async def _ask(self, ref: Any, context: grpc.aio.ServicerContext) -> Any:
-        left = context.time_remaining()
-        timeout = min(left, DEFAULT_DEADLINE_S) if left is not None else DEFAULT_DEADLINE_S
-        try:
-            return await asyncio.wait_for(ref, timeout)
-        except TimeoutError:
-            raise TimeoutError(f"no answer from the control system within {timeout:.0f}s") from None
-
-    async def _env(self, env_id: str, context: grpc.aio.ServicerContext) -> Any:
-        """The environment actor of ``env_id``, or NotFound naming the known ones."""
-        if not env_id:
-            raise BadRequest("the environment id is empty")
-        ids = await self._ask(self.controller.environment_ids.remote(), context)
-        if env_id not in ids:
-            self._envs.pop(env_id, None)
-            raise NotFound(f"no environment {env_id!r} (known: {', '.join(ids) or 'none'})")
-        if env_id not in self._envs:
-            try:
-                self._envs[env_id] = await asyncio.to_thread(
-                    ray.get_actor, naming.env_actor(env_id), namespace=naming.NAMESPACE
-                )
-            except ValueError:
-                raise NotFound(f"environment {env_id} no longer exists") from None
-        return self._envs[env_id]
-
-    async def _read_env(
-        self, env_id: str, context: grpc.aio.ServicerContext, *methods: str
-    ) -> list[Any]:
-        env = await self._env(env_id, context)
-        try:
-            return list(
-                await asyncio.gather(
-                    *(self._ask(getattr(env, m).remote(), context) for m in methods)
-                )
-            )
-        except ray.exceptions.RayActorError:
-            self._envs.pop(env_id, None)
-            raise NotFound(f"environment {env_id} no longer exists") from None
-
+class ControlServicer(AutoRpcs, RepoRpcs, pb_grpc.ControlServicer):
     # -- framework --------------------------------------------------------------------
     @rpc()
     async def GetFrameworkInfo(
         self, request: pb.GetFrameworkInfoRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetFrameworkInfoReply:
-        info, events = await asyncio.gather(
-            self._ask(self.controller.info.remote(), context),
-            EventFeed(self.controller, self.closing).last_seq(),
-        )
+        info = await self._ask(self.controller.info.remote(), context)
+        seq = await EventFeed(self.controller, self.closing).last_seq()
+        tasks = await self._ask(self.controller.list_tasks.remote(), context)
+        active = sorted(info.get("detectors") or {})
+        instance = available_detectors(active)
         return pb.GetFrameworkInfoReply(
-            frameworkId=info.get("node_id") or "",
+            frameworkId=info.get("system_id") or info.get("node_id") or "",
             environmentsCount=info["environments"],
             tasksCount=info["tasks"],
             state="CONNECTED",
+            hostsCount=len({t.get("host") for t in tasks if t.get("host")}),
             instanceName="o2ctl",
             version=_version(),
             configurationEndpoint=info.get("repo") or "",
-            lastEventSeq=events,
+            detectorsInInstance=sorted({*instance, *active}),
+            activeDetectors=active,
+            availableDetectors=instance,
+            timestamp=now_ms(),
+            lastEventSeq=seq,
             lastRunNumber=info.get("last_run_number") or 0,
             idleTasksCount=info.get("idle", 0),
             detectors=info.get("detectors") or {},
@@ -137,7 +69,26 @@ class ControlServicer(pb_grpc.ControlServicer):
         self, request: pb.Empty, context: grpc.aio.ServicerContext
     ) -> pb.GetActiveDetectorsReply:
         info = await self._ask(self.controller.info.remote(), context)
-        return pb.GetActiveDetectorsReply(detectors=sorted(info.get("detectors") or {}))
+        active = sorted(info.get("detectors") or {})
+        return pb.GetActiveDetectorsReply(detectors=active, timestamp=now_ms())
+
+    @rpc()
+    async def GetAvailableDetectors(
+        self, request: pb.Empty, context: grpc.aio.ServicerContext
+    ) -> pb.GetAvailableDetectorsReply:
+        info = await self._ask(self.controller.info.remote(), context)
+        free = available_detectors(sorted(info.get("detectors") or {}))
+        return pb.GetAvailableDetectorsReply(detectors=free, timestamp=now_ms())
+
+    @rpc()
+    async def Teardown(
+        self, request: pb.TeardownRequest, context: grpc.aio.ServicerContext
+    ) -> pb.TeardownReply:
+        await context.abort(  # as AliECS answers it
+            grpc.StatusCode.UNIMPLEMENTED,
+            "not implemented: stop o2ctl with `o2ctl down` on its host",
+        )
+        raise AssertionError("abort raises")
 
     # -- environments -----------------------------------------------------------------
     @rpc()
@@ -145,7 +96,19 @@ class ControlServicer(pb_grpc.ControlServicer):
         self, request: pb.GetEnvironmentsRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetEnvironmentsReply:
         envs = await self._ask(self.controller.list_environments.remote(), context)
-        return pb.GetEnvironmentsReply(environments=[messages.environment_info(s) for s in envs])
+        out = []
+        for s in envs:
+            tasks: list[Any] = []
+            if request.showTaskInfos:
+                try:
+                    (tasks,) = await self._read_env(s["env_id"], context, "task_table")
+                except NotFound:
+                    continue  # destroyed meanwhile
+            out.append(messages.environment_info(s, tasks))
+        info = await self._ask(self.controller.info.remote(), context)
+        return pb.GetEnvironmentsReply(
+            frameworkId=info.get("system_id") or "", environments=out, timestamp=now_ms()
+        )
 
     @rpc(plain=grpc.StatusCode.FAILED_PRECONDITION)
     async def NewEnvironment(
@@ -162,8 +125,11 @@ class ControlServicer(pb_grpc.ControlServicer):
         log.info("environment %s created from %s", summary["env_id"], request.workflowTemplate)
         tasks, tree = await self._read_env(summary["env_id"], context, "task_table", "tree")
         return pb.NewEnvironmentReply(
-            environment=messages.environment_info(summary, tasks, tree.get("name", "")),
+            environment=messages.environment_info(
+                summary, tasks, tree.get("name", ""), tree.get("vars")
+            ),
             public=request.public,
+            timestamp=now_ms(),
         )
 
     @rpc()
@@ -174,9 +140,12 @@ class ControlServicer(pb_grpc.ControlServicer):
             request.id, context, "summary", "task_table", "tree"
         )
         return pb.GetEnvironmentReply(
-            environment=messages.environment_info(summary, tasks, tree.get("name", "")),
+            environment=messages.environment_info(
+                summary, tasks, tree.get("name", ""), tree.get("vars")
+            ),
             workflow=messages.role_info(tree),
             public=True,
+            timestamp=now_ms(),
         )
 
     @rpc()
@@ -189,15 +158,40 @@ class ControlServicer(pb_grpc.ControlServicer):
             known = ", ".join(pb.ControlEnvironmentRequest.Optype.keys())
             raise BadRequest(f"unknown event type {request.type} (known: {known})") from None
         await self._env(request.id, context)
+        began = now_ms()
         if event != "NOOP":
             await self._ask(self.controller.control_environment.remote(request.id, event), context)
             log.info("environment %s: %s done", request.id, event)
+        ended = now_ms()
         (summary,) = await self._read_env(request.id, context, "summary")
         return pb.ControlEnvironmentReply(
             id=request.id,
             state=summary["state"],
-            currentRunNumber=messages.run_number(summary.get("run_number")),
+            currentRunNumber=messages.current_run(summary),
+            startOfTransition=began,
+            endOfTransition=ended,
+            transitionDuration=ended - began,
+            timestamp=now_ms(),
+            lastRunNumber=messages.run_number(summary.get("run_number")),
         )
+
+    @rpc()
+    async def ModifyEnvironment(
+        self, request: pb.ModifyEnvironmentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ModifyEnvironmentReply:
+        """AliECS's modify: REMOVE_ROLE / ADD_ROLE by role path (o2ctl's exclude/include)."""
+        remove = [o.roleName for o in request.operations if o.type == _OP.REMOVE_ROLE]
+        add = [o.roleName for o in request.operations if o.type == _OP.ADD_ROLE]
+        await self._env(request.id, context)
+        if remove or add:
+            await self._ask(
+                self.controller.modify_environment.remote(
+                    request.id, {}, remove, add, False, False, False
+                ),
+                context,
+            )
+        (summary,) = await self._read_env(request.id, context, "summary")
+        return pb.ModifyEnvironmentReply(id=request.id, state=summary["state"])
 
     @rpc()
     async def DestroyEnvironment(
@@ -221,7 +215,9 @@ class ControlServicer(pb_grpc.ControlServicer):
             cleanupTasksReply=pb.CleanupTasksReply(
                 killedTasks=infos(result.get("ended") or {}),
                 runningTasks=infos(result.get("kept") or []),
+                timestamp=now_ms(),
             ),
+            timestamp=now_ms(),
             problems=[str(p) for p in result.get("problems") or []],
         )
 
@@ -231,7 +227,7 @@ class ControlServicer(pb_grpc.ControlServicer):
         self, request: pb.GetTasksRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetTasksReply:
         tasks = await self._ask(self.controller.list_tasks.remote(), context)
-        return pb.GetTasksReply(tasks=[messages.short_task(t) for t in tasks])
+        return pb.GetTasksReply(tasks=[messages.short_task(t) for t in tasks], timestamp=now_ms())
 
     @rpc()
     async def GetTask(
@@ -240,7 +236,7 @@ class ControlServicer(pb_grpc.ControlServicer):
         tasks = await self._ask(self.controller.list_tasks.remote(), context)
         for t in tasks:
             if t["task_id"] == request.taskId:
-                return pb.GetTaskReply(task=messages.task_info(t))
+                return pb.GetTaskReply(task=messages.task_info(t), timestamp=now_ms())
         raise NotFound(f"no task {request.taskId!r} (o2ctl knows {len(tasks)} task(s))")
 
     @rpc()
@@ -256,67 +252,10 @@ class ControlServicer(pb_grpc.ControlServicer):
         return pb.CleanupTasksReply(
             killedTasks=[messages.short_task(t) for t in before if t["task_id"] in ended],
             runningTasks=[messages.short_task(t) for t in before if t["task_id"] not in ended],
+            timestamp=now_ms(),
         )
 
-    # -- nodes (the farm) ---------------------------------------------------------------
-    @rpc()
-    async def GetNodes(
-        self, request: pb.GetNodesRequest, context: grpc.aio.ServicerContext
-    ) -> pb.GetNodesReply:
-        rows = await self._ask(self.controller.list_nodes.remote(), context)
-        return pb.GetNodesReply(nodes=[messages.node_info(r) for r in rows])
-
-    @rpc()
-    async def AssignNode(
-        self, request: pb.AssignNodeRequest, context: grpc.aio.ServicerContext
-    ) -> pb.AssignNodeReply:
-        if not request.machineId:
-            raise BadRequest("machineId is empty: name a node (o2ctl node list)")
-        if request.mode not in ("sync", "async"):
-            raise BadRequest(f"mode is {request.mode[:40]!r}: expected sync or async")
-        grace = request.graceSeconds if request.HasField("graceSeconds") else None
-        if grace is not None and not 0.0 <= grace <= 3600.0:
-            raise BadRequest(f"graceSeconds is {grace:g}: expected 0 to 3600")
-        result = await self._ask(
-            self.controller.assign_node.remote(request.machineId, request.mode, grace), context
-        )
-        log.info("node %s assigned %s (%s)", request.machineId, request.mode, result.get("how"))
-        return messages.assign_reply(result)
-
-    @rpc()
-    async def ModifyEnvironment(
-        self, request: pb.ModifyEnvironmentRequest, context: grpc.aio.ServicerContext
-    ) -> pb.ModifyEnvironmentReply:
-        if not request.envId:
-            raise BadRequest("envId is empty: name an environment")
-        d = await self._ask(
-            self.controller.modify_environment.remote(
-                request.envId,
-                dict(request.vars),
-                list(request.exclude),
-                list(request.include),
-                request.kill,
-                request.dryRun,
-                request.restartRun,
-            ),
-            context,
-        )
-        log.info(
-            "environment %s modified: %s", request.envId, {k: d[k] for k in ("added", "removed")}
-        )
-        return pb.ModifyEnvironmentReply(
-            added=d["added"],
-            removed=d["removed"],
-            changed=[pb.ChangedTask(path=p, keys=k) for p, k in d["changed"].items()],
-            restarted=d["restarted"],
-            untouched=d["untouched"],
-            tookSeconds=d["took_s"],
-            blockedWhileRunning=d["blocked_while_running"],
-            dryRun=bool(d.get("dry_run")),
-            runNumber=int(d.get("run_number") or 0),
-        )
-
-    # -- roles and templates ------------------------------------------------------------
+    # -- roles ------------------------------------------------------------------------
     @rpc()
     async def GetRoles(
         self, request: pb.GetRolesRequest, context: grpc.aio.ServicerContext
@@ -328,35 +267,7 @@ class ControlServicer(pb_grpc.ControlServicer):
                 f"no role of environment {request.envId} matches "
                 f"{request.pathSpec!r} (role paths start with {tree.get('path')!r})"
             )
-        return pb.GetRolesReply(roles=roles)
-
-    @rpc(plain=grpc.StatusCode.INVALID_ARGUMENT)
-    async def GetWorkflowTemplates(
-        self, request: pb.GetWorkflowTemplatesRequest, context: grpc.aio.ServicerContext
-    ) -> pb.GetWorkflowTemplatesReply:
-        from o2ctl.api.templates import workflow_templates
-
-        info = await self._ask(self.controller.info.remote(), context)
-        found = await asyncio.to_thread(workflow_templates, request.repoPattern, info.get("repo"))
-        return pb.GetWorkflowTemplatesReply(
-            workflowTemplates=[pb.WorkflowTemplateInfo(**t) for t in found]
-        )
-
-    # -- events -----------------------------------------------------------------------
-    async def Subscribe(
-        self, request: pb.SubscribeRequest, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[pb.Event]:
-        feed = EventFeed(self.controller, self.closing)
-        try:
-            after = request.after if request.HasField("after") else await feed.last_seq()
-            log.info("subscriber %r from event %d (env %r)", request.id, after, request.envId)
-            async for event in feed.follow(after, request.envId):
-                yield event
-        except grpc.aio.AbortError:
-            raise
-        except Exception as exc:
-            code, message = status_of(exc)
-            await context.abort(code, message)
+        return pb.GetRolesReply(roles=roles, timestamp=now_ms())
 
 
 def _version() -> pb.Version:

@@ -75,6 +75,12 @@ class GitRepository(ConfigRepository):
             return
         self._git("fetch", "--prune", "--quiet", "origin")
 
+    def revisions(self) -> list[str]:
+        """The branches and tags of the mirror, by name."""
+        self.ensure_cloned()
+        out = self._git("for-each-ref", "--format=%(refname:short)", "refs/heads", "refs/tags")
+        return sorted(line for line in out.splitlines() if line)
+
     def resolve(self, revision: str | None) -> str:
         """The commit id a revision (branch, tag, commit; None: the default) names."""
         rev = revision or self.default_revision

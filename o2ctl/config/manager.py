@@ -17,7 +17,7 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from o2ctl.config.durable import atomic_write, locked, state_dir
 from o2ctl.config.errors import ConfigError
@@ -107,6 +107,33 @@ class RepositoryManager:
             self._save(entry.name, added)
         return entry
 
+    def set_revision(self, name: str, revision: str | None) -> RepoEntry:
+        """Make ``revision`` the default revision of an added repository (git ones only)."""
+        with locked(self._lock):
+            current, added = self._load()
+            entry = self._find(name, added)
+            if entry is None:
+                self._raise_unknown(name, "set the revision of")
+            repo = open_repository(entry.uri, cache_dir=self.cache_dir, name=entry.name)
+            if not isinstance(repo, GitRepository):
+                raise ConfigError(f"repository {entry.name} ({repo.backend}) has no revisions")
+            if revision:
+                repo.resolve(revision)  # an unknown revision is refused here, nothing saved
+            new = RepoEntry(entry.name, entry.uri, revision or None)
+            self._save(current, [new if e == entry else e for e in added])
+        self._open.pop(entry.name, None)
+        return new
+
+    def global_revision(self) -> str | None:
+        """The revision of git repositories that name none of their own (None: HEAD)."""
+        return self._load_raw().get("global_revision") or None
+
+    def set_global_revision(self, revision: str | None) -> None:
+        with locked(self._lock):
+            current, added = self._load()
+            self._save(current, added, revision or None)
+        self._open.clear()
+
     def refresh(self, name: str | None = None) -> list[str]:
         """Refresh one repository (or all); returns the names refreshed."""
         names = [self.get(name).name] if name else [e.name for e in self.entries()]
@@ -121,9 +148,15 @@ class RepositoryManager:
         if entry is None:
             self._raise_unknown(wanted, "use")
         if entry.name not in self._open:
-            self._open[entry.name] = open_repository(
+            repo = open_repository(
                 entry.uri, cache_dir=self.cache_dir, name=entry.name, revision=entry.revision
             )
+            fallback = None if entry.revision else self.global_revision()
+            if fallback and isinstance(repo, GitRepository):
+                repo = open_repository(
+                    entry.uri, cache_dir=self.cache_dir, name=entry.name, revision=fallback
+                )
+            self._open[entry.name] = repo
         return self._open[entry.name]
 
     def lookup(self, name_or_uri: str) -> ConfigRepository:
@@ -159,16 +192,31 @@ class RepositoryManager:
         known = ", ".join(e.name for e in self.entries())
         raise ConfigError(f"cannot {action} repository {name!r}: not known; known: {known}")
 
-    def _load(self) -> tuple[str | None, list[RepoEntry]]:
+    def _load_raw(self) -> dict[str, Any]:
         try:
             raw = json.loads(self._state.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"repository list {self._state} is unreadable: {e}") from e
+        if not isinstance(raw, dict):
+            raise ConfigError(f"repository list {self._state} is unreadable: not an object")
+        return raw
+
+    def _load(self) -> tuple[str | None, list[RepoEntry]]:
+        raw = self._load_raw()
+        try:
             entries = [RepoEntry(**item) for item in raw.get("repositories", [])]
             return raw.get("default"), entries
-        except FileNotFoundError:
-            return None, []
-        except (OSError, ValueError, TypeError, AttributeError) as e:
+        except (ValueError, TypeError, AttributeError) as e:
             raise ConfigError(f"repository list {self._state} is unreadable: {e}") from e
 
-    def _save(self, default: str | None, entries: list[RepoEntry]) -> None:
-        data = {"default": default, "repositories": [asdict(e) for e in entries]}
+    def _save(
+        self, default: str | None, entries: list[RepoEntry], global_revision: Any = ...
+    ) -> None:
+        if global_revision is ...:
+            global_revision = self._load_raw().get("global_revision")
+        data: dict[str, Any] = {"default": default, "repositories": [asdict(e) for e in entries]}
+        if global_revision:
+            data["global_revision"] = global_revision
         atomic_write(self._state, json.dumps(data, indent=2) + "\n")

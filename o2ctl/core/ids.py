@@ -13,3 +13,8 @@ _ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 def new_id(length: int = 11) -> str:
     return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def valid_id(text: str, length: int = 11) -> bool:
+    """Whether ``text`` is an id ``new_id`` could have made."""
+    return len(text) == length and all(c in _ALPHABET for c in text)

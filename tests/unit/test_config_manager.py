@@ -121,3 +121,26 @@ def test_corrupt_state_file_is_a_clear_error(tmp_path: Path, builtin: Path) -> N
     (tmp_path / "state" / "repos.json").write_text("{not json")
     with pytest.raises(ConfigError, match=r"repository list .*repos.json is unreadable"):
         manager(tmp_path, builtin).entries()
+
+
+def test_default_revisions_per_repository_and_global(
+    tmp_path: Path, builtin: Path, remote: GitRemote
+) -> None:
+    m = manager(tmp_path, builtin)
+    added = m.add(remote.url)
+    assert sorted(m.get(added.name).revisions()) == ["dev", "main"]  # type: ignore[attr-defined]
+    m.set_global_revision("dev")
+    again = manager(tmp_path, builtin)
+    assert (again.global_revision(), again.get(added.name).default_revision) == ("dev", "dev")
+    assert "remote dev" in again.get(added.name).get_template("task", "t").text
+    again.set_revision(added.name, "main")  # its own beats the global one
+    third = manager(tmp_path, builtin)
+    assert third.get(added.name).default_revision == "main"
+    assert third.global_revision() == "dev"  # kept through the other change
+    with pytest.raises(ConfigError, match="unknown revision 'nope'"):
+        third.set_revision(added.name, "nope")
+    assert manager(tmp_path, builtin).get(added.name).default_revision == "main"  # unchanged
+    with pytest.raises(ConfigError, match="not known"):
+        third.set_revision(str(builtin), "main")
+    third.set_global_revision(None)
+    assert manager(tmp_path, builtin).global_revision() is None

@@ -1,3 +1,5 @@
+from o2ctl.api._gen import common_pb2 as _common_pb2
+from o2ctl.api._gen import events_pb2 as _events_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -6,19 +8,6 @@ from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
-
-class OpStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
-    __slots__ = ()
-    NULL: _ClassVar[OpStatus]
-    STARTED: _ClassVar[OpStatus]
-    ONGOING: _ClassVar[OpStatus]
-    DONE_OK: _ClassVar[OpStatus]
-    DONE_ERROR: _ClassVar[OpStatus]
-NULL: OpStatus
-STARTED: OpStatus
-ONGOING: OpStatus
-DONE_OK: OpStatus
-DONE_ERROR: OpStatus
 
 class Empty(_message.Message):
     __slots__ = ()
@@ -33,112 +22,6 @@ class SubscribeRequest(_message.Message):
     envId: str
     after: int
     def __init__(self, id: _Optional[str] = ..., envId: _Optional[str] = ..., after: _Optional[int] = ...) -> None: ...
-
-class Event(_message.Message):
-    __slots__ = ("timestamp", "environmentEvent", "taskEvent", "roleEvent", "callEvent", "nodeEvent", "seq", "eventsLost")
-    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
-    ENVIRONMENTEVENT_FIELD_NUMBER: _ClassVar[int]
-    TASKEVENT_FIELD_NUMBER: _ClassVar[int]
-    ROLEEVENT_FIELD_NUMBER: _ClassVar[int]
-    CALLEVENT_FIELD_NUMBER: _ClassVar[int]
-    NODEEVENT_FIELD_NUMBER: _ClassVar[int]
-    SEQ_FIELD_NUMBER: _ClassVar[int]
-    EVENTSLOST_FIELD_NUMBER: _ClassVar[int]
-    timestamp: str
-    environmentEvent: Ev_EnvironmentEvent
-    taskEvent: Ev_TaskEvent
-    roleEvent: Ev_RoleEvent
-    callEvent: Ev_CallEvent
-    nodeEvent: Ev_NodeEvent
-    seq: int
-    eventsLost: bool
-    def __init__(self, timestamp: _Optional[str] = ..., environmentEvent: _Optional[_Union[Ev_EnvironmentEvent, _Mapping]] = ..., taskEvent: _Optional[_Union[Ev_TaskEvent, _Mapping]] = ..., roleEvent: _Optional[_Union[Ev_RoleEvent, _Mapping]] = ..., callEvent: _Optional[_Union[Ev_CallEvent, _Mapping]] = ..., nodeEvent: _Optional[_Union[Ev_NodeEvent, _Mapping]] = ..., seq: _Optional[int] = ..., eventsLost: _Optional[bool] = ...) -> None: ...
-
-class Ev_EnvironmentEvent(_message.Message):
-    __slots__ = ("environmentId", "state", "currentRunNumber", "error", "message", "transition", "transitionStatus")
-    ENVIRONMENTID_FIELD_NUMBER: _ClassVar[int]
-    STATE_FIELD_NUMBER: _ClassVar[int]
-    CURRENTRUNNUMBER_FIELD_NUMBER: _ClassVar[int]
-    ERROR_FIELD_NUMBER: _ClassVar[int]
-    MESSAGE_FIELD_NUMBER: _ClassVar[int]
-    TRANSITION_FIELD_NUMBER: _ClassVar[int]
-    TRANSITIONSTATUS_FIELD_NUMBER: _ClassVar[int]
-    environmentId: str
-    state: str
-    currentRunNumber: int
-    error: str
-    message: str
-    transition: str
-    transitionStatus: OpStatus
-    def __init__(self, environmentId: _Optional[str] = ..., state: _Optional[str] = ..., currentRunNumber: _Optional[int] = ..., error: _Optional[str] = ..., message: _Optional[str] = ..., transition: _Optional[str] = ..., transitionStatus: _Optional[_Union[OpStatus, str]] = ...) -> None: ...
-
-class Ev_TaskEvent(_message.Message):
-    __slots__ = ("name", "taskid", "state", "status", "hostname", "className", "environmentId", "error", "hookPoint", "hookStatus")
-    NAME_FIELD_NUMBER: _ClassVar[int]
-    TASKID_FIELD_NUMBER: _ClassVar[int]
-    STATE_FIELD_NUMBER: _ClassVar[int]
-    STATUS_FIELD_NUMBER: _ClassVar[int]
-    HOSTNAME_FIELD_NUMBER: _ClassVar[int]
-    CLASSNAME_FIELD_NUMBER: _ClassVar[int]
-    ENVIRONMENTID_FIELD_NUMBER: _ClassVar[int]
-    ERROR_FIELD_NUMBER: _ClassVar[int]
-    HOOKPOINT_FIELD_NUMBER: _ClassVar[int]
-    HOOKSTATUS_FIELD_NUMBER: _ClassVar[int]
-    name: str
-    taskid: str
-    state: str
-    status: str
-    hostname: str
-    className: str
-    environmentId: str
-    error: str
-    hookPoint: str
-    hookStatus: OpStatus
-    def __init__(self, name: _Optional[str] = ..., taskid: _Optional[str] = ..., state: _Optional[str] = ..., status: _Optional[str] = ..., hostname: _Optional[str] = ..., className: _Optional[str] = ..., environmentId: _Optional[str] = ..., error: _Optional[str] = ..., hookPoint: _Optional[str] = ..., hookStatus: _Optional[_Union[OpStatus, str]] = ...) -> None: ...
-
-class Ev_RoleEvent(_message.Message):
-    __slots__ = ("name", "status", "state", "rolePath", "environmentId")
-    NAME_FIELD_NUMBER: _ClassVar[int]
-    STATUS_FIELD_NUMBER: _ClassVar[int]
-    STATE_FIELD_NUMBER: _ClassVar[int]
-    ROLEPATH_FIELD_NUMBER: _ClassVar[int]
-    ENVIRONMENTID_FIELD_NUMBER: _ClassVar[int]
-    name: str
-    status: str
-    state: str
-    rolePath: str
-    environmentId: str
-    def __init__(self, name: _Optional[str] = ..., status: _Optional[str] = ..., state: _Optional[str] = ..., rolePath: _Optional[str] = ..., environmentId: _Optional[str] = ...) -> None: ...
-
-class Ev_CallEvent(_message.Message):
-    __slots__ = ("path", "callStatus", "error", "environmentId", "hookPoint")
-    PATH_FIELD_NUMBER: _ClassVar[int]
-    CALLSTATUS_FIELD_NUMBER: _ClassVar[int]
-    ERROR_FIELD_NUMBER: _ClassVar[int]
-    ENVIRONMENTID_FIELD_NUMBER: _ClassVar[int]
-    HOOKPOINT_FIELD_NUMBER: _ClassVar[int]
-    path: str
-    callStatus: OpStatus
-    error: str
-    environmentId: str
-    hookPoint: str
-    def __init__(self, path: _Optional[str] = ..., callStatus: _Optional[_Union[OpStatus, str]] = ..., error: _Optional[str] = ..., environmentId: _Optional[str] = ..., hookPoint: _Optional[str] = ...) -> None: ...
-
-class Ev_NodeEvent(_message.Message):
-    __slots__ = ("machineId", "state", "event", "status", "error", "message")
-    MACHINEID_FIELD_NUMBER: _ClassVar[int]
-    STATE_FIELD_NUMBER: _ClassVar[int]
-    EVENT_FIELD_NUMBER: _ClassVar[int]
-    STATUS_FIELD_NUMBER: _ClassVar[int]
-    ERROR_FIELD_NUMBER: _ClassVar[int]
-    MESSAGE_FIELD_NUMBER: _ClassVar[int]
-    machineId: str
-    state: str
-    event: str
-    status: OpStatus
-    error: str
-    message: str
-    def __init__(self, machineId: _Optional[str] = ..., state: _Optional[str] = ..., event: _Optional[str] = ..., status: _Optional[_Union[OpStatus, str]] = ..., error: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class GetFrameworkInfoRequest(_message.Message):
     __slots__ = ()
@@ -161,7 +44,7 @@ class Version(_message.Message):
     def __init__(self, major: _Optional[int] = ..., minor: _Optional[int] = ..., patch: _Optional[int] = ..., build: _Optional[str] = ..., productName: _Optional[str] = ..., versionStr: _Optional[str] = ...) -> None: ...
 
 class GetFrameworkInfoReply(_message.Message):
-    __slots__ = ("frameworkId", "environmentsCount", "tasksCount", "state", "instanceName", "version", "configurationEndpoint", "lastEventSeq", "lastRunNumber", "idleTasksCount", "detectors")
+    __slots__ = ("frameworkId", "environmentsCount", "tasksCount", "state", "hostsCount", "instanceName", "version", "configurationEndpoint", "detectorsInInstance", "activeDetectors", "availableDetectors", "timestamp", "lastEventSeq", "lastRunNumber", "idleTasksCount", "detectors")
     class DetectorsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -173,9 +56,14 @@ class GetFrameworkInfoReply(_message.Message):
     ENVIRONMENTSCOUNT_FIELD_NUMBER: _ClassVar[int]
     TASKSCOUNT_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
+    HOSTSCOUNT_FIELD_NUMBER: _ClassVar[int]
     INSTANCENAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     CONFIGURATIONENDPOINT_FIELD_NUMBER: _ClassVar[int]
+    DETECTORSININSTANCE_FIELD_NUMBER: _ClassVar[int]
+    ACTIVEDETECTORS_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLEDETECTORS_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
     LASTEVENTSEQ_FIELD_NUMBER: _ClassVar[int]
     LASTRUNNUMBER_FIELD_NUMBER: _ClassVar[int]
     IDLETASKSCOUNT_FIELD_NUMBER: _ClassVar[int]
@@ -184,36 +72,74 @@ class GetFrameworkInfoReply(_message.Message):
     environmentsCount: int
     tasksCount: int
     state: str
+    hostsCount: int
     instanceName: str
     version: Version
     configurationEndpoint: str
+    detectorsInInstance: _containers.RepeatedScalarFieldContainer[str]
+    activeDetectors: _containers.RepeatedScalarFieldContainer[str]
+    availableDetectors: _containers.RepeatedScalarFieldContainer[str]
+    timestamp: int
     lastEventSeq: int
     lastRunNumber: int
     idleTasksCount: int
     detectors: _containers.ScalarMap[str, str]
-    def __init__(self, frameworkId: _Optional[str] = ..., environmentsCount: _Optional[int] = ..., tasksCount: _Optional[int] = ..., state: _Optional[str] = ..., instanceName: _Optional[str] = ..., version: _Optional[_Union[Version, _Mapping]] = ..., configurationEndpoint: _Optional[str] = ..., lastEventSeq: _Optional[int] = ..., lastRunNumber: _Optional[int] = ..., idleTasksCount: _Optional[int] = ..., detectors: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    def __init__(self, frameworkId: _Optional[str] = ..., environmentsCount: _Optional[int] = ..., tasksCount: _Optional[int] = ..., state: _Optional[str] = ..., hostsCount: _Optional[int] = ..., instanceName: _Optional[str] = ..., version: _Optional[_Union[Version, _Mapping]] = ..., configurationEndpoint: _Optional[str] = ..., detectorsInInstance: _Optional[_Iterable[str]] = ..., activeDetectors: _Optional[_Iterable[str]] = ..., availableDetectors: _Optional[_Iterable[str]] = ..., timestamp: _Optional[int] = ..., lastEventSeq: _Optional[int] = ..., lastRunNumber: _Optional[int] = ..., idleTasksCount: _Optional[int] = ..., detectors: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
-class GetActiveDetectorsReply(_message.Message):
-    __slots__ = ("detectors",)
-    DETECTORS_FIELD_NUMBER: _ClassVar[int]
-    detectors: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, detectors: _Optional[_Iterable[str]] = ...) -> None: ...
+class TeardownRequest(_message.Message):
+    __slots__ = ("reason",)
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    def __init__(self, reason: _Optional[str] = ...) -> None: ...
 
-class GetEnvironmentsRequest(_message.Message):
+class TeardownReply(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class GetEnvironmentsRequest(_message.Message):
+    __slots__ = ("showAll", "showTaskInfos", "showDetailedIntegratedServices")
+    SHOWALL_FIELD_NUMBER: _ClassVar[int]
+    SHOWTASKINFOS_FIELD_NUMBER: _ClassVar[int]
+    SHOWDETAILEDINTEGRATEDSERVICES_FIELD_NUMBER: _ClassVar[int]
+    showAll: bool
+    showTaskInfos: bool
+    showDetailedIntegratedServices: bool
+    def __init__(self, showAll: _Optional[bool] = ..., showTaskInfos: _Optional[bool] = ..., showDetailedIntegratedServices: _Optional[bool] = ...) -> None: ...
+
 class GetEnvironmentsReply(_message.Message):
-    __slots__ = ("frameworkId", "environments")
+    __slots__ = ("frameworkId", "environments", "timestamp")
     FRAMEWORKID_FIELD_NUMBER: _ClassVar[int]
     ENVIRONMENTS_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
     frameworkId: str
     environments: _containers.RepeatedCompositeFieldContainer[EnvironmentInfo]
-    def __init__(self, frameworkId: _Optional[str] = ..., environments: _Optional[_Iterable[_Union[EnvironmentInfo, _Mapping]]] = ...) -> None: ...
+    timestamp: int
+    def __init__(self, frameworkId: _Optional[str] = ..., environments: _Optional[_Iterable[_Union[EnvironmentInfo, _Mapping]]] = ..., timestamp: _Optional[int] = ...) -> None: ...
 
 class EnvironmentInfo(_message.Message):
-    __slots__ = ("id", "createdWhen", "state", "tasks", "rootRole", "currentRunNumber", "userVars", "workflowTemplate", "rootState", "currentTransition", "lastError", "detectors", "allowedEvents", "tasksCount")
+    __slots__ = ("id", "createdWhen", "state", "tasks", "rootRole", "currentRunNumber", "defaults", "vars", "userVars", "numberOfFlps", "includedDetectors", "description", "numberOfHosts", "integratedServicesData", "numberOfTasks", "currentTransition", "numberOfActiveTasks", "numberOfInactiveTasks", "workflowTemplate", "rootState", "lastError", "allowedEvents", "lastRunNumber")
+    class DefaultsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class VarsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     class UserVarsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class IntegratedServicesDataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -226,32 +152,50 @@ class EnvironmentInfo(_message.Message):
     TASKS_FIELD_NUMBER: _ClassVar[int]
     ROOTROLE_FIELD_NUMBER: _ClassVar[int]
     CURRENTRUNNUMBER_FIELD_NUMBER: _ClassVar[int]
+    DEFAULTS_FIELD_NUMBER: _ClassVar[int]
+    VARS_FIELD_NUMBER: _ClassVar[int]
     USERVARS_FIELD_NUMBER: _ClassVar[int]
+    NUMBEROFFLPS_FIELD_NUMBER: _ClassVar[int]
+    INCLUDEDDETECTORS_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    NUMBEROFHOSTS_FIELD_NUMBER: _ClassVar[int]
+    INTEGRATEDSERVICESDATA_FIELD_NUMBER: _ClassVar[int]
+    NUMBEROFTASKS_FIELD_NUMBER: _ClassVar[int]
+    CURRENTTRANSITION_FIELD_NUMBER: _ClassVar[int]
+    NUMBEROFACTIVETASKS_FIELD_NUMBER: _ClassVar[int]
+    NUMBEROFINACTIVETASKS_FIELD_NUMBER: _ClassVar[int]
     WORKFLOWTEMPLATE_FIELD_NUMBER: _ClassVar[int]
     ROOTSTATE_FIELD_NUMBER: _ClassVar[int]
-    CURRENTTRANSITION_FIELD_NUMBER: _ClassVar[int]
     LASTERROR_FIELD_NUMBER: _ClassVar[int]
-    DETECTORS_FIELD_NUMBER: _ClassVar[int]
     ALLOWEDEVENTS_FIELD_NUMBER: _ClassVar[int]
-    TASKSCOUNT_FIELD_NUMBER: _ClassVar[int]
+    LASTRUNNUMBER_FIELD_NUMBER: _ClassVar[int]
     id: str
-    createdWhen: str
+    createdWhen: int
     state: str
     tasks: _containers.RepeatedCompositeFieldContainer[ShortTaskInfo]
     rootRole: str
     currentRunNumber: int
+    defaults: _containers.ScalarMap[str, str]
+    vars: _containers.ScalarMap[str, str]
     userVars: _containers.ScalarMap[str, str]
+    numberOfFlps: int
+    includedDetectors: _containers.RepeatedScalarFieldContainer[str]
+    description: str
+    numberOfHosts: int
+    integratedServicesData: _containers.ScalarMap[str, str]
+    numberOfTasks: int
+    currentTransition: str
+    numberOfActiveTasks: int
+    numberOfInactiveTasks: int
     workflowTemplate: str
     rootState: str
-    currentTransition: str
     lastError: str
-    detectors: _containers.RepeatedScalarFieldContainer[str]
     allowedEvents: _containers.RepeatedScalarFieldContainer[str]
-    tasksCount: int
-    def __init__(self, id: _Optional[str] = ..., createdWhen: _Optional[str] = ..., state: _Optional[str] = ..., tasks: _Optional[_Iterable[_Union[ShortTaskInfo, _Mapping]]] = ..., rootRole: _Optional[str] = ..., currentRunNumber: _Optional[int] = ..., userVars: _Optional[_Mapping[str, str]] = ..., workflowTemplate: _Optional[str] = ..., rootState: _Optional[str] = ..., currentTransition: _Optional[str] = ..., lastError: _Optional[str] = ..., detectors: _Optional[_Iterable[str]] = ..., allowedEvents: _Optional[_Iterable[str]] = ..., tasksCount: _Optional[int] = ...) -> None: ...
+    lastRunNumber: int
+    def __init__(self, id: _Optional[str] = ..., createdWhen: _Optional[int] = ..., state: _Optional[str] = ..., tasks: _Optional[_Iterable[_Union[ShortTaskInfo, _Mapping]]] = ..., rootRole: _Optional[str] = ..., currentRunNumber: _Optional[int] = ..., defaults: _Optional[_Mapping[str, str]] = ..., vars: _Optional[_Mapping[str, str]] = ..., userVars: _Optional[_Mapping[str, str]] = ..., numberOfFlps: _Optional[int] = ..., includedDetectors: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ..., numberOfHosts: _Optional[int] = ..., integratedServicesData: _Optional[_Mapping[str, str]] = ..., numberOfTasks: _Optional[int] = ..., currentTransition: _Optional[str] = ..., numberOfActiveTasks: _Optional[int] = ..., numberOfInactiveTasks: _Optional[int] = ..., workflowTemplate: _Optional[str] = ..., rootState: _Optional[str] = ..., lastError: _Optional[str] = ..., allowedEvents: _Optional[_Iterable[str]] = ..., lastRunNumber: _Optional[int] = ...) -> None: ...
 
 class NewEnvironmentRequest(_message.Message):
-    __slots__ = ("workflowTemplate", "vars", "public", "deployOnly")
+    __slots__ = ("workflowTemplate", "vars", "public", "autoTransition", "requestUser", "deployOnly")
     class VarsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -262,39 +206,74 @@ class NewEnvironmentRequest(_message.Message):
     WORKFLOWTEMPLATE_FIELD_NUMBER: _ClassVar[int]
     VARS_FIELD_NUMBER: _ClassVar[int]
     PUBLIC_FIELD_NUMBER: _ClassVar[int]
+    AUTOTRANSITION_FIELD_NUMBER: _ClassVar[int]
+    REQUESTUSER_FIELD_NUMBER: _ClassVar[int]
     DEPLOYONLY_FIELD_NUMBER: _ClassVar[int]
     workflowTemplate: str
     vars: _containers.ScalarMap[str, str]
     public: bool
+    autoTransition: bool
+    requestUser: _common_pb2.User
     deployOnly: bool
-    def __init__(self, workflowTemplate: _Optional[str] = ..., vars: _Optional[_Mapping[str, str]] = ..., public: _Optional[bool] = ..., deployOnly: _Optional[bool] = ...) -> None: ...
+    def __init__(self, workflowTemplate: _Optional[str] = ..., vars: _Optional[_Mapping[str, str]] = ..., public: _Optional[bool] = ..., autoTransition: _Optional[bool] = ..., requestUser: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., deployOnly: _Optional[bool] = ...) -> None: ...
 
 class NewEnvironmentReply(_message.Message):
-    __slots__ = ("environment", "public")
+    __slots__ = ("environment", "public", "timestamp")
     ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     PUBLIC_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
     environment: EnvironmentInfo
     public: bool
-    def __init__(self, environment: _Optional[_Union[EnvironmentInfo, _Mapping]] = ..., public: _Optional[bool] = ...) -> None: ...
+    timestamp: int
+    def __init__(self, environment: _Optional[_Union[EnvironmentInfo, _Mapping]] = ..., public: _Optional[bool] = ..., timestamp: _Optional[int] = ...) -> None: ...
+
+class NewAutoEnvironmentRequest(_message.Message):
+    __slots__ = ("workflowTemplate", "vars", "id", "requestUser")
+    class VarsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    WORKFLOWTEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    VARS_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REQUESTUSER_FIELD_NUMBER: _ClassVar[int]
+    workflowTemplate: str
+    vars: _containers.ScalarMap[str, str]
+    id: str
+    requestUser: _common_pb2.User
+    def __init__(self, workflowTemplate: _Optional[str] = ..., vars: _Optional[_Mapping[str, str]] = ..., id: _Optional[str] = ..., requestUser: _Optional[_Union[_common_pb2.User, _Mapping]] = ...) -> None: ...
+
+class NewAutoEnvironmentReply(_message.Message):
+    __slots__ = ("timestamp",)
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    timestamp: int
+    def __init__(self, timestamp: _Optional[int] = ...) -> None: ...
 
 class GetEnvironmentRequest(_message.Message):
-    __slots__ = ("id",)
+    __slots__ = ("id", "showWorkflowTree")
     ID_FIELD_NUMBER: _ClassVar[int]
+    SHOWWORKFLOWTREE_FIELD_NUMBER: _ClassVar[int]
     id: str
-    def __init__(self, id: _Optional[str] = ...) -> None: ...
+    showWorkflowTree: bool
+    def __init__(self, id: _Optional[str] = ..., showWorkflowTree: _Optional[bool] = ...) -> None: ...
 
 class GetEnvironmentReply(_message.Message):
-    __slots__ = ("environment", "workflow", "public")
+    __slots__ = ("environment", "workflow", "public", "timestamp")
     ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_FIELD_NUMBER: _ClassVar[int]
     PUBLIC_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
     environment: EnvironmentInfo
     workflow: RoleInfo
     public: bool
-    def __init__(self, environment: _Optional[_Union[EnvironmentInfo, _Mapping]] = ..., workflow: _Optional[_Union[RoleInfo, _Mapping]] = ..., public: _Optional[bool] = ...) -> None: ...
+    timestamp: int
+    def __init__(self, environment: _Optional[_Union[EnvironmentInfo, _Mapping]] = ..., workflow: _Optional[_Union[RoleInfo, _Mapping]] = ..., public: _Optional[bool] = ..., timestamp: _Optional[int] = ...) -> None: ...
 
 class ControlEnvironmentRequest(_message.Message):
-    __slots__ = ("id", "type")
+    __slots__ = ("id", "type", "requestUser")
     class Optype(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         NOOP: _ClassVar[ControlEnvironmentRequest.Optype]
@@ -317,50 +296,152 @@ class ControlEnvironmentRequest(_message.Message):
     RECOVER: ControlEnvironmentRequest.Optype
     ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
+    REQUESTUSER_FIELD_NUMBER: _ClassVar[int]
     id: str
     type: ControlEnvironmentRequest.Optype
-    def __init__(self, id: _Optional[str] = ..., type: _Optional[_Union[ControlEnvironmentRequest.Optype, str]] = ...) -> None: ...
+    requestUser: _common_pb2.User
+    def __init__(self, id: _Optional[str] = ..., type: _Optional[_Union[ControlEnvironmentRequest.Optype, str]] = ..., requestUser: _Optional[_Union[_common_pb2.User, _Mapping]] = ...) -> None: ...
 
 class ControlEnvironmentReply(_message.Message):
-    __slots__ = ("id", "state", "currentRunNumber")
+    __slots__ = ("id", "state", "currentRunNumber", "startOfTransition", "endOfTransition", "transitionDuration", "timestamp", "lastRunNumber")
     ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     CURRENTRUNNUMBER_FIELD_NUMBER: _ClassVar[int]
+    STARTOFTRANSITION_FIELD_NUMBER: _ClassVar[int]
+    ENDOFTRANSITION_FIELD_NUMBER: _ClassVar[int]
+    TRANSITIONDURATION_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    LASTRUNNUMBER_FIELD_NUMBER: _ClassVar[int]
     id: str
     state: str
     currentRunNumber: int
-    def __init__(self, id: _Optional[str] = ..., state: _Optional[str] = ..., currentRunNumber: _Optional[int] = ...) -> None: ...
+    startOfTransition: int
+    endOfTransition: int
+    transitionDuration: int
+    timestamp: int
+    lastRunNumber: int
+    def __init__(self, id: _Optional[str] = ..., state: _Optional[str] = ..., currentRunNumber: _Optional[int] = ..., startOfTransition: _Optional[int] = ..., endOfTransition: _Optional[int] = ..., transitionDuration: _Optional[int] = ..., timestamp: _Optional[int] = ..., lastRunNumber: _Optional[int] = ...) -> None: ...
+
+class ModifyEnvironmentRequest(_message.Message):
+    __slots__ = ("id", "operations", "reconfigureAll")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    OPERATIONS_FIELD_NUMBER: _ClassVar[int]
+    RECONFIGUREALL_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    operations: _containers.RepeatedCompositeFieldContainer[EnvironmentOperation]
+    reconfigureAll: bool
+    def __init__(self, id: _Optional[str] = ..., operations: _Optional[_Iterable[_Union[EnvironmentOperation, _Mapping]]] = ..., reconfigureAll: _Optional[bool] = ...) -> None: ...
+
+class EnvironmentOperation(_message.Message):
+    __slots__ = ("type", "roleName")
+    class Optype(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        NOOP: _ClassVar[EnvironmentOperation.Optype]
+        REMOVE_ROLE: _ClassVar[EnvironmentOperation.Optype]
+        ADD_ROLE: _ClassVar[EnvironmentOperation.Optype]
+    NOOP: EnvironmentOperation.Optype
+    REMOVE_ROLE: EnvironmentOperation.Optype
+    ADD_ROLE: EnvironmentOperation.Optype
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    ROLENAME_FIELD_NUMBER: _ClassVar[int]
+    type: EnvironmentOperation.Optype
+    roleName: str
+    def __init__(self, type: _Optional[_Union[EnvironmentOperation.Optype, str]] = ..., roleName: _Optional[str] = ...) -> None: ...
+
+class ModifyEnvironmentReply(_message.Message):
+    __slots__ = ("failedOperations", "id", "state")
+    FAILEDOPERATIONS_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    failedOperations: _containers.RepeatedCompositeFieldContainer[EnvironmentOperation]
+    id: str
+    state: str
+    def __init__(self, failedOperations: _Optional[_Iterable[_Union[EnvironmentOperation, _Mapping]]] = ..., id: _Optional[str] = ..., state: _Optional[str] = ...) -> None: ...
 
 class DestroyEnvironmentRequest(_message.Message):
-    __slots__ = ("id", "keepTasks", "allowInRunningState", "force")
+    __slots__ = ("id", "keepTasks", "allowInRunningState", "force", "requestUser")
     ID_FIELD_NUMBER: _ClassVar[int]
     KEEPTASKS_FIELD_NUMBER: _ClassVar[int]
     ALLOWINRUNNINGSTATE_FIELD_NUMBER: _ClassVar[int]
     FORCE_FIELD_NUMBER: _ClassVar[int]
+    REQUESTUSER_FIELD_NUMBER: _ClassVar[int]
     id: str
     keepTasks: bool
     allowInRunningState: bool
     force: bool
-    def __init__(self, id: _Optional[str] = ..., keepTasks: _Optional[bool] = ..., allowInRunningState: _Optional[bool] = ..., force: _Optional[bool] = ...) -> None: ...
+    requestUser: _common_pb2.User
+    def __init__(self, id: _Optional[str] = ..., keepTasks: _Optional[bool] = ..., allowInRunningState: _Optional[bool] = ..., force: _Optional[bool] = ..., requestUser: _Optional[_Union[_common_pb2.User, _Mapping]] = ...) -> None: ...
 
 class DestroyEnvironmentReply(_message.Message):
-    __slots__ = ("cleanupTasksReply", "problems")
+    __slots__ = ("cleanupTasksReply", "timestamp", "problems")
     CLEANUPTASKSREPLY_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
     PROBLEMS_FIELD_NUMBER: _ClassVar[int]
     cleanupTasksReply: CleanupTasksReply
+    timestamp: int
     problems: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, cleanupTasksReply: _Optional[_Union[CleanupTasksReply, _Mapping]] = ..., problems: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, cleanupTasksReply: _Optional[_Union[CleanupTasksReply, _Mapping]] = ..., timestamp: _Optional[int] = ..., problems: _Optional[_Iterable[str]] = ...) -> None: ...
 
-class TaskDeploymentInfo(_message.Message):
-    __slots__ = ("hostname", "agentId")
-    HOSTNAME_FIELD_NUMBER: _ClassVar[int]
-    AGENTID_FIELD_NUMBER: _ClassVar[int]
-    hostname: str
-    agentId: str
-    def __init__(self, hostname: _Optional[str] = ..., agentId: _Optional[str] = ...) -> None: ...
+class GetActiveDetectorsReply(_message.Message):
+    __slots__ = ("detectors", "timestamp")
+    DETECTORS_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    detectors: _containers.RepeatedScalarFieldContainer[str]
+    timestamp: int
+    def __init__(self, detectors: _Optional[_Iterable[str]] = ..., timestamp: _Optional[int] = ...) -> None: ...
+
+class GetAvailableDetectorsReply(_message.Message):
+    __slots__ = ("detectors", "timestamp")
+    DETECTORS_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    detectors: _containers.RepeatedScalarFieldContainer[str]
+    timestamp: int
+    def __init__(self, detectors: _Optional[_Iterable[str]] = ..., timestamp: _Optional[int] = ...) -> None: ...
+
+class SetEnvironmentPropertiesRequest(_message.Message):
+    __slots__ = ("id", "properties")
+    class PropertiesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    PROPERTIES_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    properties: _containers.ScalarMap[str, str]
+    def __init__(self, id: _Optional[str] = ..., properties: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class SetEnvironmentPropertiesReply(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetEnvironmentPropertiesRequest(_message.Message):
+    __slots__ = ("id", "queries", "excludeGlobals")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    QUERIES_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDEGLOBALS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    queries: _containers.RepeatedScalarFieldContainer[str]
+    excludeGlobals: bool
+    def __init__(self, id: _Optional[str] = ..., queries: _Optional[_Iterable[str]] = ..., excludeGlobals: _Optional[bool] = ...) -> None: ...
+
+class GetEnvironmentPropertiesReply(_message.Message):
+    __slots__ = ("properties",)
+    class PropertiesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    PROPERTIES_FIELD_NUMBER: _ClassVar[int]
+    properties: _containers.ScalarMap[str, str]
+    def __init__(self, properties: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ShortTaskInfo(_message.Message):
-    __slots__ = ("name", "locked", "taskId", "status", "state", "className", "deploymentInfo", "pid", "sandboxStdout", "envId", "controlMode", "controlPort", "critical", "error")
+    __slots__ = ("name", "locked", "taskId", "status", "state", "className", "deploymentInfo", "pid", "sandboxStdout", "claimable", "critical", "envId", "controlMode", "controlPort", "error")
     NAME_FIELD_NUMBER: _ClassVar[int]
     LOCKED_FIELD_NUMBER: _ClassVar[int]
     TASKID_FIELD_NUMBER: _ClassVar[int]
@@ -370,10 +451,11 @@ class ShortTaskInfo(_message.Message):
     DEPLOYMENTINFO_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
     SANDBOXSTDOUT_FIELD_NUMBER: _ClassVar[int]
+    CLAIMABLE_FIELD_NUMBER: _ClassVar[int]
+    CRITICAL_FIELD_NUMBER: _ClassVar[int]
     ENVID_FIELD_NUMBER: _ClassVar[int]
     CONTROLMODE_FIELD_NUMBER: _ClassVar[int]
     CONTROLPORT_FIELD_NUMBER: _ClassVar[int]
-    CRITICAL_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     name: str
     locked: bool
@@ -384,28 +466,75 @@ class ShortTaskInfo(_message.Message):
     deploymentInfo: TaskDeploymentInfo
     pid: str
     sandboxStdout: str
+    claimable: bool
+    critical: bool
     envId: str
     controlMode: str
     controlPort: int
-    critical: bool
     error: str
-    def __init__(self, name: _Optional[str] = ..., locked: _Optional[bool] = ..., taskId: _Optional[str] = ..., status: _Optional[str] = ..., state: _Optional[str] = ..., className: _Optional[str] = ..., deploymentInfo: _Optional[_Union[TaskDeploymentInfo, _Mapping]] = ..., pid: _Optional[str] = ..., sandboxStdout: _Optional[str] = ..., envId: _Optional[str] = ..., controlMode: _Optional[str] = ..., controlPort: _Optional[int] = ..., critical: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., locked: _Optional[bool] = ..., taskId: _Optional[str] = ..., status: _Optional[str] = ..., state: _Optional[str] = ..., className: _Optional[str] = ..., deploymentInfo: _Optional[_Union[TaskDeploymentInfo, _Mapping]] = ..., pid: _Optional[str] = ..., sandboxStdout: _Optional[str] = ..., claimable: _Optional[bool] = ..., critical: _Optional[bool] = ..., envId: _Optional[str] = ..., controlMode: _Optional[str] = ..., controlPort: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
+
+class TaskDeploymentInfo(_message.Message):
+    __slots__ = ("hostname", "agentId", "offerId", "executorId")
+    HOSTNAME_FIELD_NUMBER: _ClassVar[int]
+    AGENTID_FIELD_NUMBER: _ClassVar[int]
+    OFFERID_FIELD_NUMBER: _ClassVar[int]
+    EXECUTORID_FIELD_NUMBER: _ClassVar[int]
+    hostname: str
+    agentId: str
+    offerId: str
+    executorId: str
+    def __init__(self, hostname: _Optional[str] = ..., agentId: _Optional[str] = ..., offerId: _Optional[str] = ..., executorId: _Optional[str] = ...) -> None: ...
 
 class GetTasksRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class GetTasksReply(_message.Message):
-    __slots__ = ("tasks",)
+    __slots__ = ("tasks", "timestamp")
     TASKS_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
     tasks: _containers.RepeatedCompositeFieldContainer[ShortTaskInfo]
-    def __init__(self, tasks: _Optional[_Iterable[_Union[ShortTaskInfo, _Mapping]]] = ...) -> None: ...
+    timestamp: int
+    def __init__(self, tasks: _Optional[_Iterable[_Union[ShortTaskInfo, _Mapping]]] = ..., timestamp: _Optional[int] = ...) -> None: ...
 
 class GetTaskRequest(_message.Message):
     __slots__ = ("taskId",)
     TASKID_FIELD_NUMBER: _ClassVar[int]
     taskId: str
     def __init__(self, taskId: _Optional[str] = ...) -> None: ...
+
+class GetTaskReply(_message.Message):
+    __slots__ = ("task", "timestamp")
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    task: TaskInfo
+    timestamp: int
+    def __init__(self, task: _Optional[_Union[TaskInfo, _Mapping]] = ..., timestamp: _Optional[int] = ...) -> None: ...
+
+class CommandInfo(_message.Message):
+    __slots__ = ("env", "shell", "value", "arguments", "user")
+    ENV_FIELD_NUMBER: _ClassVar[int]
+    SHELL_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    ARGUMENTS_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    env: _containers.RepeatedScalarFieldContainer[str]
+    shell: bool
+    value: str
+    arguments: _containers.RepeatedScalarFieldContainer[str]
+    user: str
+    def __init__(self, env: _Optional[_Iterable[str]] = ..., shell: _Optional[bool] = ..., value: _Optional[str] = ..., arguments: _Optional[_Iterable[str]] = ..., user: _Optional[str] = ...) -> None: ...
+
+class ChannelInfo(_message.Message):
+    __slots__ = ("name", "type", "target")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    type: str
+    target: str
+    def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., target: _Optional[str] = ...) -> None: ...
 
 class TaskClassInfo(_message.Message):
     __slots__ = ("name", "controlMode")
@@ -416,22 +545,31 @@ class TaskClassInfo(_message.Message):
     def __init__(self, name: _Optional[str] = ..., controlMode: _Optional[str] = ...) -> None: ...
 
 class TaskInfo(_message.Message):
-    __slots__ = ("shortInfo", "classInfo", "taskPath", "envId")
+    __slots__ = ("shortInfo", "inboundChannels", "outboundChannels", "commandInfo", "taskPath", "envId", "properties", "classInfo")
+    class PropertiesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     SHORTINFO_FIELD_NUMBER: _ClassVar[int]
-    CLASSINFO_FIELD_NUMBER: _ClassVar[int]
+    INBOUNDCHANNELS_FIELD_NUMBER: _ClassVar[int]
+    OUTBOUNDCHANNELS_FIELD_NUMBER: _ClassVar[int]
+    COMMANDINFO_FIELD_NUMBER: _ClassVar[int]
     TASKPATH_FIELD_NUMBER: _ClassVar[int]
     ENVID_FIELD_NUMBER: _ClassVar[int]
+    PROPERTIES_FIELD_NUMBER: _ClassVar[int]
+    CLASSINFO_FIELD_NUMBER: _ClassVar[int]
     shortInfo: ShortTaskInfo
-    classInfo: TaskClassInfo
+    inboundChannels: _containers.RepeatedCompositeFieldContainer[ChannelInfo]
+    outboundChannels: _containers.RepeatedCompositeFieldContainer[ChannelInfo]
+    commandInfo: CommandInfo
     taskPath: str
     envId: str
-    def __init__(self, shortInfo: _Optional[_Union[ShortTaskInfo, _Mapping]] = ..., classInfo: _Optional[_Union[TaskClassInfo, _Mapping]] = ..., taskPath: _Optional[str] = ..., envId: _Optional[str] = ...) -> None: ...
-
-class GetTaskReply(_message.Message):
-    __slots__ = ("task",)
-    TASK_FIELD_NUMBER: _ClassVar[int]
-    task: TaskInfo
-    def __init__(self, task: _Optional[_Union[TaskInfo, _Mapping]] = ...) -> None: ...
+    properties: _containers.ScalarMap[str, str]
+    classInfo: TaskClassInfo
+    def __init__(self, shortInfo: _Optional[_Union[ShortTaskInfo, _Mapping]] = ..., inboundChannels: _Optional[_Iterable[_Union[ChannelInfo, _Mapping]]] = ..., outboundChannels: _Optional[_Iterable[_Union[ChannelInfo, _Mapping]]] = ..., commandInfo: _Optional[_Union[CommandInfo, _Mapping]] = ..., taskPath: _Optional[str] = ..., envId: _Optional[str] = ..., properties: _Optional[_Mapping[str, str]] = ..., classInfo: _Optional[_Union[TaskClassInfo, _Mapping]] = ...) -> None: ...
 
 class CleanupTasksRequest(_message.Message):
     __slots__ = ("taskIds",)
@@ -440,12 +578,14 @@ class CleanupTasksRequest(_message.Message):
     def __init__(self, taskIds: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CleanupTasksReply(_message.Message):
-    __slots__ = ("killedTasks", "runningTasks")
+    __slots__ = ("killedTasks", "runningTasks", "timestamp")
     KILLEDTASKS_FIELD_NUMBER: _ClassVar[int]
     RUNNINGTASKS_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
     killedTasks: _containers.RepeatedCompositeFieldContainer[ShortTaskInfo]
     runningTasks: _containers.RepeatedCompositeFieldContainer[ShortTaskInfo]
-    def __init__(self, killedTasks: _Optional[_Iterable[_Union[ShortTaskInfo, _Mapping]]] = ..., runningTasks: _Optional[_Iterable[_Union[ShortTaskInfo, _Mapping]]] = ...) -> None: ...
+    timestamp: int
+    def __init__(self, killedTasks: _Optional[_Iterable[_Union[ShortTaskInfo, _Mapping]]] = ..., runningTasks: _Optional[_Iterable[_Union[ShortTaskInfo, _Mapping]]] = ..., timestamp: _Optional[int] = ...) -> None: ...
 
 class GetRolesRequest(_message.Message):
     __slots__ = ("envId", "pathSpec")
@@ -456,13 +596,46 @@ class GetRolesRequest(_message.Message):
     def __init__(self, envId: _Optional[str] = ..., pathSpec: _Optional[str] = ...) -> None: ...
 
 class RoleInfo(_message.Message):
-    __slots__ = ("name", "status", "state", "fullPath", "taskIds", "roles", "kind", "critical")
+    __slots__ = ("name", "status", "state", "fullPath", "taskIds", "roles", "defaults", "vars", "userVars", "consolidatedStack", "description", "kind", "critical")
+    class DefaultsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class VarsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class UserVarsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class ConsolidatedStackEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     FULLPATH_FIELD_NUMBER: _ClassVar[int]
     TASKIDS_FIELD_NUMBER: _ClassVar[int]
     ROLES_FIELD_NUMBER: _ClassVar[int]
+    DEFAULTS_FIELD_NUMBER: _ClassVar[int]
+    VARS_FIELD_NUMBER: _ClassVar[int]
+    USERVARS_FIELD_NUMBER: _ClassVar[int]
+    CONSOLIDATEDSTACK_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     CRITICAL_FIELD_NUMBER: _ClassVar[int]
     name: str
@@ -471,179 +644,243 @@ class RoleInfo(_message.Message):
     fullPath: str
     taskIds: _containers.RepeatedScalarFieldContainer[str]
     roles: _containers.RepeatedCompositeFieldContainer[RoleInfo]
+    defaults: _containers.ScalarMap[str, str]
+    vars: _containers.ScalarMap[str, str]
+    userVars: _containers.ScalarMap[str, str]
+    consolidatedStack: _containers.ScalarMap[str, str]
+    description: str
     kind: str
     critical: bool
-    def __init__(self, name: _Optional[str] = ..., status: _Optional[str] = ..., state: _Optional[str] = ..., fullPath: _Optional[str] = ..., taskIds: _Optional[_Iterable[str]] = ..., roles: _Optional[_Iterable[_Union[RoleInfo, _Mapping]]] = ..., kind: _Optional[str] = ..., critical: _Optional[bool] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., status: _Optional[str] = ..., state: _Optional[str] = ..., fullPath: _Optional[str] = ..., taskIds: _Optional[_Iterable[str]] = ..., roles: _Optional[_Iterable[_Union[RoleInfo, _Mapping]]] = ..., defaults: _Optional[_Mapping[str, str]] = ..., vars: _Optional[_Mapping[str, str]] = ..., userVars: _Optional[_Mapping[str, str]] = ..., consolidatedStack: _Optional[_Mapping[str, str]] = ..., description: _Optional[str] = ..., kind: _Optional[str] = ..., critical: _Optional[bool] = ...) -> None: ...
 
 class GetRolesReply(_message.Message):
-    __slots__ = ("roles",)
+    __slots__ = ("roles", "timestamp")
     ROLES_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
     roles: _containers.RepeatedCompositeFieldContainer[RoleInfo]
-    def __init__(self, roles: _Optional[_Iterable[_Union[RoleInfo, _Mapping]]] = ...) -> None: ...
+    timestamp: int
+    def __init__(self, roles: _Optional[_Iterable[_Union[RoleInfo, _Mapping]]] = ..., timestamp: _Optional[int] = ...) -> None: ...
 
 class GetWorkflowTemplatesRequest(_message.Message):
-    __slots__ = ("repoPattern",)
+    __slots__ = ("repoPattern", "revisionPattern", "allBranches", "allTags", "allWorkflows")
     REPOPATTERN_FIELD_NUMBER: _ClassVar[int]
+    REVISIONPATTERN_FIELD_NUMBER: _ClassVar[int]
+    ALLBRANCHES_FIELD_NUMBER: _ClassVar[int]
+    ALLTAGS_FIELD_NUMBER: _ClassVar[int]
+    ALLWORKFLOWS_FIELD_NUMBER: _ClassVar[int]
     repoPattern: str
-    def __init__(self, repoPattern: _Optional[str] = ...) -> None: ...
+    revisionPattern: str
+    allBranches: bool
+    allTags: bool
+    allWorkflows: bool
+    def __init__(self, repoPattern: _Optional[str] = ..., revisionPattern: _Optional[str] = ..., allBranches: _Optional[bool] = ..., allTags: _Optional[bool] = ..., allWorkflows: _Optional[bool] = ...) -> None: ...
+
+class VarSpecMessage(_message.Message):
+    __slots__ = ("defaultValue", "type", "label", "description", "widget", "panel", "allowedValues", "index", "visibleIf", "enabledIf", "rows")
+    class UiWidget(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        editBox: _ClassVar[VarSpecMessage.UiWidget]
+        slider: _ClassVar[VarSpecMessage.UiWidget]
+        listBox: _ClassVar[VarSpecMessage.UiWidget]
+        dropDownBox: _ClassVar[VarSpecMessage.UiWidget]
+        comboBox: _ClassVar[VarSpecMessage.UiWidget]
+        radioButtonBox: _ClassVar[VarSpecMessage.UiWidget]
+        checkBox: _ClassVar[VarSpecMessage.UiWidget]
+    editBox: VarSpecMessage.UiWidget
+    slider: VarSpecMessage.UiWidget
+    listBox: VarSpecMessage.UiWidget
+    dropDownBox: VarSpecMessage.UiWidget
+    comboBox: VarSpecMessage.UiWidget
+    radioButtonBox: VarSpecMessage.UiWidget
+    checkBox: VarSpecMessage.UiWidget
+    class Type(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        string: _ClassVar[VarSpecMessage.Type]
+        number: _ClassVar[VarSpecMessage.Type]
+        bool: _ClassVar[VarSpecMessage.Type]
+        list: _ClassVar[VarSpecMessage.Type]
+        map: _ClassVar[VarSpecMessage.Type]
+    string: VarSpecMessage.Type
+    number: VarSpecMessage.Type
+    bool: VarSpecMessage.Type
+    list: VarSpecMessage.Type
+    map: VarSpecMessage.Type
+    DEFAULTVALUE_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    WIDGET_FIELD_NUMBER: _ClassVar[int]
+    PANEL_FIELD_NUMBER: _ClassVar[int]
+    ALLOWEDVALUES_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    VISIBLEIF_FIELD_NUMBER: _ClassVar[int]
+    ENABLEDIF_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    defaultValue: str
+    type: VarSpecMessage.Type
+    label: str
+    description: str
+    widget: VarSpecMessage.UiWidget
+    panel: str
+    allowedValues: _containers.RepeatedScalarFieldContainer[str]
+    index: int
+    visibleIf: str
+    enabledIf: str
+    rows: int
+    def __init__(self, defaultValue: _Optional[str] = ..., type: _Optional[_Union[VarSpecMessage.Type, str]] = ..., label: _Optional[str] = ..., description: _Optional[str] = ..., widget: _Optional[_Union[VarSpecMessage.UiWidget, str]] = ..., panel: _Optional[str] = ..., allowedValues: _Optional[_Iterable[str]] = ..., index: _Optional[int] = ..., visibleIf: _Optional[str] = ..., enabledIf: _Optional[str] = ..., rows: _Optional[int] = ...) -> None: ...
 
 class WorkflowTemplateInfo(_message.Message):
-    __slots__ = ("repo", "template", "revision", "default")
+    __slots__ = ("repo", "template", "revision", "varSpecMap", "description", "default")
+    class VarSpecMapEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: VarSpecMessage
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[VarSpecMessage, _Mapping]] = ...) -> None: ...
     REPO_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
+    VARSPECMAP_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_FIELD_NUMBER: _ClassVar[int]
     repo: str
     template: str
     revision: str
+    varSpecMap: _containers.MessageMap[str, VarSpecMessage]
+    description: str
     default: bool
-    def __init__(self, repo: _Optional[str] = ..., template: _Optional[str] = ..., revision: _Optional[str] = ..., default: _Optional[bool] = ...) -> None: ...
+    def __init__(self, repo: _Optional[str] = ..., template: _Optional[str] = ..., revision: _Optional[str] = ..., varSpecMap: _Optional[_Mapping[str, VarSpecMessage]] = ..., description: _Optional[str] = ..., default: _Optional[bool] = ...) -> None: ...
 
 class GetWorkflowTemplatesReply(_message.Message):
-    __slots__ = ("workflowTemplates",)
+    __slots__ = ("workflowTemplates", "timestamp")
     WORKFLOWTEMPLATES_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
     workflowTemplates: _containers.RepeatedCompositeFieldContainer[WorkflowTemplateInfo]
-    def __init__(self, workflowTemplates: _Optional[_Iterable[_Union[WorkflowTemplateInfo, _Mapping]]] = ...) -> None: ...
+    timestamp: int
+    def __init__(self, workflowTemplates: _Optional[_Iterable[_Union[WorkflowTemplateInfo, _Mapping]]] = ..., timestamp: _Optional[int] = ...) -> None: ...
 
-class GetNodesRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+class ListReposRequest(_message.Message):
+    __slots__ = ("getRevisions",)
+    GETREVISIONS_FIELD_NUMBER: _ClassVar[int]
+    getRevisions: bool
+    def __init__(self, getRevisions: _Optional[bool] = ...) -> None: ...
 
-class PilotInfo(_message.Message):
-    __slots__ = ("pid", "state", "since", "jobs", "restarts")
-    PID_FIELD_NUMBER: _ClassVar[int]
-    STATE_FIELD_NUMBER: _ClassVar[int]
-    SINCE_FIELD_NUMBER: _ClassVar[int]
-    JOBS_FIELD_NUMBER: _ClassVar[int]
-    RESTARTS_FIELD_NUMBER: _ClassVar[int]
-    pid: int
-    state: str
-    since: float
-    jobs: int
-    restarts: int
-    def __init__(self, pid: _Optional[int] = ..., state: _Optional[str] = ..., since: _Optional[float] = ..., jobs: _Optional[int] = ..., restarts: _Optional[int] = ...) -> None: ...
+class RepoInfo(_message.Message):
+    __slots__ = ("name", "default", "defaultRevision", "revisions", "uri")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    DEFAULTREVISION_FIELD_NUMBER: _ClassVar[int]
+    REVISIONS_FIELD_NUMBER: _ClassVar[int]
+    URI_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    default: bool
+    defaultRevision: str
+    revisions: _containers.RepeatedScalarFieldContainer[str]
+    uri: str
+    def __init__(self, name: _Optional[str] = ..., default: _Optional[bool] = ..., defaultRevision: _Optional[str] = ..., revisions: _Optional[_Iterable[str]] = ..., uri: _Optional[str] = ...) -> None: ...
 
-class NodeInfo(_message.Message):
-    __slots__ = ("machineId", "nodeId", "ip", "nodeClass", "target", "alive", "labels", "tasks", "cpu", "memory", "pilot")
-    class LabelsEntry(_message.Message):
+class ListReposReply(_message.Message):
+    __slots__ = ("repos", "globalDefaultRevision", "timestamp")
+    REPOS_FIELD_NUMBER: _ClassVar[int]
+    GLOBALDEFAULTREVISION_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    repos: _containers.RepeatedCompositeFieldContainer[RepoInfo]
+    globalDefaultRevision: str
+    timestamp: int
+    def __init__(self, repos: _Optional[_Iterable[_Union[RepoInfo, _Mapping]]] = ..., globalDefaultRevision: _Optional[str] = ..., timestamp: _Optional[int] = ...) -> None: ...
+
+class AddRepoRequest(_message.Message):
+    __slots__ = ("name", "defaultRevision")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DEFAULTREVISION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    defaultRevision: str
+    def __init__(self, name: _Optional[str] = ..., defaultRevision: _Optional[str] = ...) -> None: ...
+
+class AddRepoReply(_message.Message):
+    __slots__ = ("newDefaultRevision", "info", "timestamp")
+    NEWDEFAULTREVISION_FIELD_NUMBER: _ClassVar[int]
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    newDefaultRevision: str
+    info: str
+    timestamp: int
+    def __init__(self, newDefaultRevision: _Optional[str] = ..., info: _Optional[str] = ..., timestamp: _Optional[int] = ...) -> None: ...
+
+class RemoveRepoRequest(_message.Message):
+    __slots__ = ("index",)
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    def __init__(self, index: _Optional[int] = ...) -> None: ...
+
+class RemoveRepoReply(_message.Message):
+    __slots__ = ("newDefaultRepo", "timestamp")
+    NEWDEFAULTREPO_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    newDefaultRepo: str
+    timestamp: int
+    def __init__(self, newDefaultRepo: _Optional[str] = ..., timestamp: _Optional[int] = ...) -> None: ...
+
+class RefreshReposRequest(_message.Message):
+    __slots__ = ("index",)
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    def __init__(self, index: _Optional[int] = ...) -> None: ...
+
+class SetDefaultRepoRequest(_message.Message):
+    __slots__ = ("index",)
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    def __init__(self, index: _Optional[int] = ...) -> None: ...
+
+class SetGlobalDefaultRevisionRequest(_message.Message):
+    __slots__ = ("revision",)
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    revision: str
+    def __init__(self, revision: _Optional[str] = ...) -> None: ...
+
+class SetRepoDefaultRevisionRequest(_message.Message):
+    __slots__ = ("index", "revision")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    revision: str
+    def __init__(self, index: _Optional[int] = ..., revision: _Optional[str] = ...) -> None: ...
+
+class SetRepoDefaultRevisionReply(_message.Message):
+    __slots__ = ("info", "timestamp")
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    info: str
+    timestamp: int
+    def __init__(self, info: _Optional[str] = ..., timestamp: _Optional[int] = ...) -> None: ...
+
+class ListIntegratedServicesReply(_message.Message):
+    __slots__ = ("services", "timestamp")
+    class ServicesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
         key: str
-        value: str
-        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
-    MACHINEID_FIELD_NUMBER: _ClassVar[int]
-    NODEID_FIELD_NUMBER: _ClassVar[int]
-    IP_FIELD_NUMBER: _ClassVar[int]
-    NODECLASS_FIELD_NUMBER: _ClassVar[int]
-    TARGET_FIELD_NUMBER: _ClassVar[int]
-    ALIVE_FIELD_NUMBER: _ClassVar[int]
-    LABELS_FIELD_NUMBER: _ClassVar[int]
-    TASKS_FIELD_NUMBER: _ClassVar[int]
-    CPU_FIELD_NUMBER: _ClassVar[int]
-    MEMORY_FIELD_NUMBER: _ClassVar[int]
-    PILOT_FIELD_NUMBER: _ClassVar[int]
-    machineId: str
-    nodeId: str
-    ip: str
-    nodeClass: str
-    target: str
-    alive: bool
-    labels: _containers.ScalarMap[str, str]
-    tasks: int
-    cpu: float
-    memory: float
-    pilot: PilotInfo
-    def __init__(self, machineId: _Optional[str] = ..., nodeId: _Optional[str] = ..., ip: _Optional[str] = ..., nodeClass: _Optional[str] = ..., target: _Optional[str] = ..., alive: _Optional[bool] = ..., labels: _Optional[_Mapping[str, str]] = ..., tasks: _Optional[int] = ..., cpu: _Optional[float] = ..., memory: _Optional[float] = ..., pilot: _Optional[_Union[PilotInfo, _Mapping]] = ...) -> None: ...
+        value: IntegratedServiceInfo
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[IntegratedServiceInfo, _Mapping]] = ...) -> None: ...
+    SERVICES_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    services: _containers.MessageMap[str, IntegratedServiceInfo]
+    timestamp: int
+    def __init__(self, services: _Optional[_Mapping[str, IntegratedServiceInfo]] = ..., timestamp: _Optional[int] = ...) -> None: ...
 
-class GetNodesReply(_message.Message):
-    __slots__ = ("nodes",)
-    NODES_FIELD_NUMBER: _ClassVar[int]
-    nodes: _containers.RepeatedCompositeFieldContainer[NodeInfo]
-    def __init__(self, nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ...) -> None: ...
-
-class AssignNodeRequest(_message.Message):
-    __slots__ = ("machineId", "mode", "graceSeconds")
-    MACHINEID_FIELD_NUMBER: _ClassVar[int]
-    MODE_FIELD_NUMBER: _ClassVar[int]
-    GRACESECONDS_FIELD_NUMBER: _ClassVar[int]
-    machineId: str
-    mode: str
-    graceSeconds: float
-    def __init__(self, machineId: _Optional[str] = ..., mode: _Optional[str] = ..., graceSeconds: _Optional[float] = ...) -> None: ...
-
-class AssignNodeReply(_message.Message):
-    __slots__ = ("machineId", "nodeClass", "pilot", "tookSeconds", "how")
-    MACHINEID_FIELD_NUMBER: _ClassVar[int]
-    NODECLASS_FIELD_NUMBER: _ClassVar[int]
-    PILOT_FIELD_NUMBER: _ClassVar[int]
-    TOOKSECONDS_FIELD_NUMBER: _ClassVar[int]
-    HOW_FIELD_NUMBER: _ClassVar[int]
-    machineId: str
-    nodeClass: str
-    pilot: PilotInfo
-    tookSeconds: float
-    how: str
-    def __init__(self, machineId: _Optional[str] = ..., nodeClass: _Optional[str] = ..., pilot: _Optional[_Union[PilotInfo, _Mapping]] = ..., tookSeconds: _Optional[float] = ..., how: _Optional[str] = ...) -> None: ...
-
-class ModifyEnvironmentRequest(_message.Message):
-    __slots__ = ("envId", "vars", "exclude", "include", "kill", "dryRun", "restartRun")
-    class VarsEntry(_message.Message):
-        __slots__ = ("key", "value")
-        KEY_FIELD_NUMBER: _ClassVar[int]
-        VALUE_FIELD_NUMBER: _ClassVar[int]
-        key: str
-        value: str
-        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
-    ENVID_FIELD_NUMBER: _ClassVar[int]
-    VARS_FIELD_NUMBER: _ClassVar[int]
-    EXCLUDE_FIELD_NUMBER: _ClassVar[int]
-    INCLUDE_FIELD_NUMBER: _ClassVar[int]
-    KILL_FIELD_NUMBER: _ClassVar[int]
-    DRYRUN_FIELD_NUMBER: _ClassVar[int]
-    RESTARTRUN_FIELD_NUMBER: _ClassVar[int]
-    envId: str
-    vars: _containers.ScalarMap[str, str]
-    exclude: _containers.RepeatedScalarFieldContainer[str]
-    include: _containers.RepeatedScalarFieldContainer[str]
-    kill: bool
-    dryRun: bool
-    restartRun: bool
-    def __init__(self, envId: _Optional[str] = ..., vars: _Optional[_Mapping[str, str]] = ..., exclude: _Optional[_Iterable[str]] = ..., include: _Optional[_Iterable[str]] = ..., kill: _Optional[bool] = ..., dryRun: _Optional[bool] = ..., restartRun: _Optional[bool] = ...) -> None: ...
-
-class ChangedTask(_message.Message):
-    __slots__ = ("path", "keys")
-    PATH_FIELD_NUMBER: _ClassVar[int]
-    KEYS_FIELD_NUMBER: _ClassVar[int]
-    path: str
-    keys: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, path: _Optional[str] = ..., keys: _Optional[_Iterable[str]] = ...) -> None: ...
-
-class ModifyEnvironmentReply(_message.Message):
-    __slots__ = ("added", "removed", "changed", "restarted", "untouched", "tookSeconds", "blockedWhileRunning", "dryRun", "runNumber")
-    class RestartedEntry(_message.Message):
-        __slots__ = ("key", "value")
-        KEY_FIELD_NUMBER: _ClassVar[int]
-        VALUE_FIELD_NUMBER: _ClassVar[int]
-        key: str
-        value: str
-        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
-    ADDED_FIELD_NUMBER: _ClassVar[int]
-    REMOVED_FIELD_NUMBER: _ClassVar[int]
-    CHANGED_FIELD_NUMBER: _ClassVar[int]
-    RESTARTED_FIELD_NUMBER: _ClassVar[int]
-    UNTOUCHED_FIELD_NUMBER: _ClassVar[int]
-    TOOKSECONDS_FIELD_NUMBER: _ClassVar[int]
-    BLOCKEDWHILERUNNING_FIELD_NUMBER: _ClassVar[int]
-    DRYRUN_FIELD_NUMBER: _ClassVar[int]
-    RUNNUMBER_FIELD_NUMBER: _ClassVar[int]
-    added: _containers.RepeatedScalarFieldContainer[str]
-    removed: _containers.RepeatedScalarFieldContainer[str]
-    changed: _containers.RepeatedCompositeFieldContainer[ChangedTask]
-    restarted: _containers.ScalarMap[str, str]
-    untouched: int
-    tookSeconds: float
-    blockedWhileRunning: _containers.RepeatedScalarFieldContainer[str]
-    dryRun: bool
-    runNumber: int
-    def __init__(self, added: _Optional[_Iterable[str]] = ..., removed: _Optional[_Iterable[str]] = ..., changed: _Optional[_Iterable[_Union[ChangedTask, _Mapping]]] = ..., restarted: _Optional[_Mapping[str, str]] = ..., untouched: _Optional[int] = ..., tookSeconds: _Optional[float] = ..., blockedWhileRunning: _Optional[_Iterable[str]] = ..., dryRun: _Optional[bool] = ..., runNumber: _Optional[int] = ...) -> None: ...
+class IntegratedServiceInfo(_message.Message):
+    __slots__ = ("name", "enabled", "endpoint", "connectionState", "data")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINT_FIELD_NUMBER: _ClassVar[int]
+    CONNECTIONSTATE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    enabled: bool
+    endpoint: str
+    connectionState: str
+    data: str
+    def __init__(self, name: _Optional[str] = ..., enabled: _Optional[bool] = ..., endpoint: _Optional[str] = ..., connectionState: _Optional[str] = ..., data: _Optional[str] = ...) -> None: ...

@@ -3,9 +3,10 @@
 import grpc
 import warnings
 
+from o2ctl.api._gen import events_pb2 as events__pb2
 from o2ctl.api._gen import o2control_pb2 as o2control__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.85.4'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -44,6 +45,11 @@ class ControlStub:
                 request_serializer=o2control__pb2.GetEnvironmentsRequest.SerializeToString,
                 response_deserializer=o2control__pb2.GetEnvironmentsReply.FromString,
                 _registered_method=True)
+        self.NewAutoEnvironment = channel.unary_unary(
+                '/o2control.Control/NewAutoEnvironment',
+                request_serializer=o2control__pb2.NewAutoEnvironmentRequest.SerializeToString,
+                response_deserializer=o2control__pb2.NewAutoEnvironmentReply.FromString,
+                _registered_method=True)
         self.NewEnvironment = channel.unary_unary(
                 '/o2control.Control/NewEnvironment',
                 request_serializer=o2control__pb2.NewEnvironmentRequest.SerializeToString,
@@ -63,6 +69,21 @@ class ControlStub:
                 '/o2control.Control/DestroyEnvironment',
                 request_serializer=o2control__pb2.DestroyEnvironmentRequest.SerializeToString,
                 response_deserializer=o2control__pb2.DestroyEnvironmentReply.FromString,
+                _registered_method=True)
+        self.GetActiveDetectors = channel.unary_unary(
+                '/o2control.Control/GetActiveDetectors',
+                request_serializer=o2control__pb2.Empty.SerializeToString,
+                response_deserializer=o2control__pb2.GetActiveDetectorsReply.FromString,
+                _registered_method=True)
+        self.GetAvailableDetectors = channel.unary_unary(
+                '/o2control.Control/GetAvailableDetectors',
+                request_serializer=o2control__pb2.Empty.SerializeToString,
+                response_deserializer=o2control__pb2.GetAvailableDetectorsReply.FromString,
+                _registered_method=True)
+        self.NewEnvironmentAsync = channel.unary_unary(
+                '/o2control.Control/NewEnvironmentAsync',
+                request_serializer=o2control__pb2.NewEnvironmentRequest.SerializeToString,
+                response_deserializer=o2control__pb2.NewEnvironmentReply.FromString,
                 _registered_method=True)
         self.GetTasks = channel.unary_unary(
                 '/o2control.Control/GetTasks',
@@ -89,30 +110,60 @@ class ControlStub:
                 request_serializer=o2control__pb2.GetWorkflowTemplatesRequest.SerializeToString,
                 response_deserializer=o2control__pb2.GetWorkflowTemplatesReply.FromString,
                 _registered_method=True)
-        self.GetActiveDetectors = channel.unary_unary(
-                '/o2control.Control/GetActiveDetectors',
+        self.ListRepos = channel.unary_unary(
+                '/o2control.Control/ListRepos',
+                request_serializer=o2control__pb2.ListReposRequest.SerializeToString,
+                response_deserializer=o2control__pb2.ListReposReply.FromString,
+                _registered_method=True)
+        self.AddRepo = channel.unary_unary(
+                '/o2control.Control/AddRepo',
+                request_serializer=o2control__pb2.AddRepoRequest.SerializeToString,
+                response_deserializer=o2control__pb2.AddRepoReply.FromString,
+                _registered_method=True)
+        self.RemoveRepo = channel.unary_unary(
+                '/o2control.Control/RemoveRepo',
+                request_serializer=o2control__pb2.RemoveRepoRequest.SerializeToString,
+                response_deserializer=o2control__pb2.RemoveRepoReply.FromString,
+                _registered_method=True)
+        self.RefreshRepos = channel.unary_unary(
+                '/o2control.Control/RefreshRepos',
+                request_serializer=o2control__pb2.RefreshReposRequest.SerializeToString,
+                response_deserializer=o2control__pb2.Empty.FromString,
+                _registered_method=True)
+        self.SetDefaultRepo = channel.unary_unary(
+                '/o2control.Control/SetDefaultRepo',
+                request_serializer=o2control__pb2.SetDefaultRepoRequest.SerializeToString,
+                response_deserializer=o2control__pb2.Empty.FromString,
+                _registered_method=True)
+        self.SetGlobalDefaultRevision = channel.unary_unary(
+                '/o2control.Control/SetGlobalDefaultRevision',
+                request_serializer=o2control__pb2.SetGlobalDefaultRevisionRequest.SerializeToString,
+                response_deserializer=o2control__pb2.Empty.FromString,
+                _registered_method=True)
+        self.SetRepoDefaultRevision = channel.unary_unary(
+                '/o2control.Control/SetRepoDefaultRevision',
+                request_serializer=o2control__pb2.SetRepoDefaultRevisionRequest.SerializeToString,
+                response_deserializer=o2control__pb2.SetRepoDefaultRevisionReply.FromString,
+                _registered_method=True)
+        self.Subscribe = channel.unary_stream(
+                '/o2control.Control/Subscribe',
+                request_serializer=o2control__pb2.SubscribeRequest.SerializeToString,
+                response_deserializer=events__pb2.Event.FromString,
+                _registered_method=True)
+        self.GetIntegratedServices = channel.unary_unary(
+                '/o2control.Control/GetIntegratedServices',
                 request_serializer=o2control__pb2.Empty.SerializeToString,
-                response_deserializer=o2control__pb2.GetActiveDetectorsReply.FromString,
+                response_deserializer=o2control__pb2.ListIntegratedServicesReply.FromString,
                 _registered_method=True)
-        self.GetNodes = channel.unary_unary(
-                '/o2control.Control/GetNodes',
-                request_serializer=o2control__pb2.GetNodesRequest.SerializeToString,
-                response_deserializer=o2control__pb2.GetNodesReply.FromString,
-                _registered_method=True)
-        self.AssignNode = channel.unary_unary(
-                '/o2control.Control/AssignNode',
-                request_serializer=o2control__pb2.AssignNodeRequest.SerializeToString,
-                response_deserializer=o2control__pb2.AssignNodeReply.FromString,
+        self.Teardown = channel.unary_unary(
+                '/o2control.Control/Teardown',
+                request_serializer=o2control__pb2.TeardownRequest.SerializeToString,
+                response_deserializer=o2control__pb2.TeardownReply.FromString,
                 _registered_method=True)
         self.ModifyEnvironment = channel.unary_unary(
                 '/o2control.Control/ModifyEnvironment',
                 request_serializer=o2control__pb2.ModifyEnvironmentRequest.SerializeToString,
                 response_deserializer=o2control__pb2.ModifyEnvironmentReply.FromString,
-                _registered_method=True)
-        self.Subscribe = channel.unary_stream(
-                '/o2control.Control/Subscribe',
-                request_serializer=o2control__pb2.SubscribeRequest.SerializeToString,
-                response_deserializer=o2control__pb2.Event.FromString,
                 _registered_method=True)
 
 
@@ -127,6 +178,15 @@ class ControlServicer:
 
     def GetEnvironments(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def NewAutoEnvironment(self, request, context):
+        """Answers at once; the environment is deployed, configured and started in the
+        background, stopped and torn down at the end of its run (every task sent
+        END_OF_STREAM, or auto_stop_timeout passed). Its events go to Subscribe(id).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -153,6 +213,26 @@ class ControlServicer:
 
     def DestroyEnvironment(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetActiveDetectors(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAvailableDetectors(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def NewEnvironmentAsync(self, request, context):
+        """Answers with the new id and state PENDING at once; the creation's progress and
+        outcome come as events of that id.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -187,38 +267,73 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def GetActiveDetectors(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def GetNodes(self, request, context):
-        """The farm's nodes: each with its mode (sync or async), free capacity and pilot job.
+    def ListRepos(self, request, context):
+        """Template repositories; an index is the position in ListRepos' answer.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def AssignNode(self, request, context):
-        """Make a node async (a pilot job starts there; refused while an environment has tasks
-        on it) or sync (its pilot is stopped: SIGTERM, the grace period, then SIGKILL).
-        Returns once done: the pilot runs, or nothing of it is left.
+    def AddRepo(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveRepo(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RefreshRepos(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetDefaultRepo(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetGlobalDefaultRevision(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetRepoDefaultRevision(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Subscribe(self, request, context):
+        """The id of a NewAutoEnvironment request: that environment's events, ending when it is
+        gone. Any other id: every event of the system (or of envId) as it happens.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetIntegratedServices(self, request, context):
+        """The plugins o2ctl loaded and whether each is reachable.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Teardown(self, request, context):
+        """Shutting the core down over the API is not offered: answers UNIMPLEMENTED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ModifyEnvironment(self, request, context):
-        """Change a live environment (variables, role subtrees excluded or included) by the
-        smallest change to what runs; untouched tasks get no call. dryRun only says what.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def Subscribe(self, request, context):
-        """Every environment, role, task, call and node state change, in order, as it happens.
+        """Remove or add (back) roles of a live environment by path.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -236,6 +351,11 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.GetEnvironments,
                     request_deserializer=o2control__pb2.GetEnvironmentsRequest.FromString,
                     response_serializer=o2control__pb2.GetEnvironmentsReply.SerializeToString,
+            ),
+            'NewAutoEnvironment': grpc.unary_unary_rpc_method_handler(
+                    servicer.NewAutoEnvironment,
+                    request_deserializer=o2control__pb2.NewAutoEnvironmentRequest.FromString,
+                    response_serializer=o2control__pb2.NewAutoEnvironmentReply.SerializeToString,
             ),
             'NewEnvironment': grpc.unary_unary_rpc_method_handler(
                     servicer.NewEnvironment,
@@ -256,6 +376,21 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.DestroyEnvironment,
                     request_deserializer=o2control__pb2.DestroyEnvironmentRequest.FromString,
                     response_serializer=o2control__pb2.DestroyEnvironmentReply.SerializeToString,
+            ),
+            'GetActiveDetectors': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetActiveDetectors,
+                    request_deserializer=o2control__pb2.Empty.FromString,
+                    response_serializer=o2control__pb2.GetActiveDetectorsReply.SerializeToString,
+            ),
+            'GetAvailableDetectors': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAvailableDetectors,
+                    request_deserializer=o2control__pb2.Empty.FromString,
+                    response_serializer=o2control__pb2.GetAvailableDetectorsReply.SerializeToString,
+            ),
+            'NewEnvironmentAsync': grpc.unary_unary_rpc_method_handler(
+                    servicer.NewEnvironmentAsync,
+                    request_deserializer=o2control__pb2.NewEnvironmentRequest.FromString,
+                    response_serializer=o2control__pb2.NewEnvironmentReply.SerializeToString,
             ),
             'GetTasks': grpc.unary_unary_rpc_method_handler(
                     servicer.GetTasks,
@@ -282,30 +417,60 @@ def add_ControlServicer_to_server(servicer, server):
                     request_deserializer=o2control__pb2.GetWorkflowTemplatesRequest.FromString,
                     response_serializer=o2control__pb2.GetWorkflowTemplatesReply.SerializeToString,
             ),
-            'GetActiveDetectors': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetActiveDetectors,
+            'ListRepos': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRepos,
+                    request_deserializer=o2control__pb2.ListReposRequest.FromString,
+                    response_serializer=o2control__pb2.ListReposReply.SerializeToString,
+            ),
+            'AddRepo': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddRepo,
+                    request_deserializer=o2control__pb2.AddRepoRequest.FromString,
+                    response_serializer=o2control__pb2.AddRepoReply.SerializeToString,
+            ),
+            'RemoveRepo': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveRepo,
+                    request_deserializer=o2control__pb2.RemoveRepoRequest.FromString,
+                    response_serializer=o2control__pb2.RemoveRepoReply.SerializeToString,
+            ),
+            'RefreshRepos': grpc.unary_unary_rpc_method_handler(
+                    servicer.RefreshRepos,
+                    request_deserializer=o2control__pb2.RefreshReposRequest.FromString,
+                    response_serializer=o2control__pb2.Empty.SerializeToString,
+            ),
+            'SetDefaultRepo': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetDefaultRepo,
+                    request_deserializer=o2control__pb2.SetDefaultRepoRequest.FromString,
+                    response_serializer=o2control__pb2.Empty.SerializeToString,
+            ),
+            'SetGlobalDefaultRevision': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetGlobalDefaultRevision,
+                    request_deserializer=o2control__pb2.SetGlobalDefaultRevisionRequest.FromString,
+                    response_serializer=o2control__pb2.Empty.SerializeToString,
+            ),
+            'SetRepoDefaultRevision': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetRepoDefaultRevision,
+                    request_deserializer=o2control__pb2.SetRepoDefaultRevisionRequest.FromString,
+                    response_serializer=o2control__pb2.SetRepoDefaultRevisionReply.SerializeToString,
+            ),
+            'Subscribe': grpc.unary_stream_rpc_method_handler(
+                    servicer.Subscribe,
+                    request_deserializer=o2control__pb2.SubscribeRequest.FromString,
+                    response_serializer=events__pb2.Event.SerializeToString,
+            ),
+            'GetIntegratedServices': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetIntegratedServices,
                     request_deserializer=o2control__pb2.Empty.FromString,
-                    response_serializer=o2control__pb2.GetActiveDetectorsReply.SerializeToString,
+                    response_serializer=o2control__pb2.ListIntegratedServicesReply.SerializeToString,
             ),
-            'GetNodes': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetNodes,
-                    request_deserializer=o2control__pb2.GetNodesRequest.FromString,
-                    response_serializer=o2control__pb2.GetNodesReply.SerializeToString,
-            ),
-            'AssignNode': grpc.unary_unary_rpc_method_handler(
-                    servicer.AssignNode,
-                    request_deserializer=o2control__pb2.AssignNodeRequest.FromString,
-                    response_serializer=o2control__pb2.AssignNodeReply.SerializeToString,
+            'Teardown': grpc.unary_unary_rpc_method_handler(
+                    servicer.Teardown,
+                    request_deserializer=o2control__pb2.TeardownRequest.FromString,
+                    response_serializer=o2control__pb2.TeardownReply.SerializeToString,
             ),
             'ModifyEnvironment': grpc.unary_unary_rpc_method_handler(
                     servicer.ModifyEnvironment,
                     request_deserializer=o2control__pb2.ModifyEnvironmentRequest.FromString,
                     response_serializer=o2control__pb2.ModifyEnvironmentReply.SerializeToString,
-            ),
-            'Subscribe': grpc.unary_stream_rpc_method_handler(
-                    servicer.Subscribe,
-                    request_deserializer=o2control__pb2.SubscribeRequest.FromString,
-                    response_serializer=o2control__pb2.Event.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -362,6 +527,33 @@ class Control:
             '/o2control.Control/GetEnvironments',
             o2control__pb2.GetEnvironmentsRequest.SerializeToString,
             o2control__pb2.GetEnvironmentsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def NewAutoEnvironment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/o2control.Control/NewAutoEnvironment',
+            o2control__pb2.NewAutoEnvironmentRequest.SerializeToString,
+            o2control__pb2.NewAutoEnvironmentReply.FromString,
             options,
             channel_credentials,
             insecure,
@@ -470,6 +662,87 @@ class Control:
             '/o2control.Control/DestroyEnvironment',
             o2control__pb2.DestroyEnvironmentRequest.SerializeToString,
             o2control__pb2.DestroyEnvironmentReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetActiveDetectors(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/o2control.Control/GetActiveDetectors',
+            o2control__pb2.Empty.SerializeToString,
+            o2control__pb2.GetActiveDetectorsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAvailableDetectors(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/o2control.Control/GetAvailableDetectors',
+            o2control__pb2.Empty.SerializeToString,
+            o2control__pb2.GetAvailableDetectorsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def NewEnvironmentAsync(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/o2control.Control/NewEnvironmentAsync',
+            o2control__pb2.NewEnvironmentRequest.SerializeToString,
+            o2control__pb2.NewEnvironmentReply.FromString,
             options,
             channel_credentials,
             insecure,
@@ -616,7 +889,7 @@ class Control:
             _registered_method=True)
 
     @staticmethod
-    def GetActiveDetectors(request,
+    def ListRepos(request,
             target,
             options=(),
             channel_credentials=None,
@@ -629,9 +902,225 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/o2control.Control/GetActiveDetectors',
+            '/o2control.Control/ListRepos',
+            o2control__pb2.ListReposRequest.SerializeToString,
+            o2control__pb2.ListReposReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddRepo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/o2control.Control/AddRepo',
+            o2control__pb2.AddRepoRequest.SerializeToString,
+            o2control__pb2.AddRepoReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveRepo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/o2control.Control/RemoveRepo',
+            o2control__pb2.RemoveRepoRequest.SerializeToString,
+            o2control__pb2.RemoveRepoReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RefreshRepos(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/o2control.Control/RefreshRepos',
+            o2control__pb2.RefreshReposRequest.SerializeToString,
+            o2control__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetDefaultRepo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/o2control.Control/SetDefaultRepo',
+            o2control__pb2.SetDefaultRepoRequest.SerializeToString,
+            o2control__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetGlobalDefaultRevision(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/o2control.Control/SetGlobalDefaultRevision',
+            o2control__pb2.SetGlobalDefaultRevisionRequest.SerializeToString,
+            o2control__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetRepoDefaultRevision(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/o2control.Control/SetRepoDefaultRevision',
+            o2control__pb2.SetRepoDefaultRevisionRequest.SerializeToString,
+            o2control__pb2.SetRepoDefaultRevisionReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Subscribe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/o2control.Control/Subscribe',
+            o2control__pb2.SubscribeRequest.SerializeToString,
+            events__pb2.Event.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetIntegratedServices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/o2control.Control/GetIntegratedServices',
             o2control__pb2.Empty.SerializeToString,
-            o2control__pb2.GetActiveDetectorsReply.FromString,
+            o2control__pb2.ListIntegratedServicesReply.FromString,
             options,
             channel_credentials,
             insecure,
@@ -643,7 +1132,7 @@ class Control:
             _registered_method=True)
 
     @staticmethod
-    def GetNodes(request,
+    def Teardown(request,
             target,
             options=(),
             channel_credentials=None,
@@ -656,36 +1145,9 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/o2control.Control/GetNodes',
-            o2control__pb2.GetNodesRequest.SerializeToString,
-            o2control__pb2.GetNodesReply.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def AssignNode(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/o2control.Control/AssignNode',
-            o2control__pb2.AssignNodeRequest.SerializeToString,
-            o2control__pb2.AssignNodeReply.FromString,
+            '/o2control.Control/Teardown',
+            o2control__pb2.TeardownRequest.SerializeToString,
+            o2control__pb2.TeardownReply.FromString,
             options,
             channel_credentials,
             insecure,
@@ -713,33 +1175,6 @@ class Control:
             '/o2control.Control/ModifyEnvironment',
             o2control__pb2.ModifyEnvironmentRequest.SerializeToString,
             o2control__pb2.ModifyEnvironmentReply.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def Subscribe(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_stream(
-            request,
-            target,
-            '/o2control.Control/Subscribe',
-            o2control__pb2.SubscribeRequest.SerializeToString,
-            o2control__pb2.Event.FromString,
             options,
             channel_credentials,
             insecure,
