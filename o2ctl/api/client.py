@@ -153,8 +153,7 @@ class ApiClient:
         r = self._call(
             "ControlEnvironment", pb.ControlEnvironmentRequest(id=env_id, type=kind), self.timeout
         )
-        run = r.currentRunNumber or r.lastRunNumber or None
-        return {"env_id": r.id, "state": r.state, "run_number": run}
+        return {"env_id": r.id, "state": r.state, "run_number": r.currentRunNumber or None}
 
     def destroy(
         self,
@@ -229,6 +228,10 @@ class ApiClient:
         }
         if r.runNumber:
             out["run_number"] = r.runNumber
+        if r.refused:
+            out["refused"] = r.refused
+        if r.warnings:
+            out["warnings"] = list(r.warnings)
         return out
 
     # -- repositories, detectors, integrated services ----------------------------------

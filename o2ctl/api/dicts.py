@@ -32,7 +32,8 @@ def summary(info: pb.EnvironmentInfo) -> dict[str, Any]:
         "state": info.state,
         "root_state": info.rootState,
         "busy": info.currentTransition or None,
-        "run_number": info.currentRunNumber or info.lastRunNumber or None,
+        "run_number": info.currentRunNumber or None,  # as Environment.summary(): none once
+        "last_run_number": info.lastRunNumber or None,  # stopped, the latest kept here
         "created": seconds(info.createdWhen),
         "tasks": info.numberOfTasks,
         "detectors": list(info.includedDetectors),

@@ -46,6 +46,11 @@ def current_run(summary: Mapping[str, Any]) -> int:
     return run_number(summary.get("run_number")) if summary.get("state") == "RUNNING" else 0
 
 
+def latest_run(summary: Mapping[str, Any]) -> int:
+    """The run in progress, or else the environment's last one (o2ctl's lastRunNumber)."""
+    return run_number(summary.get("run_number") or summary.get("last_run_number"))
+
+
 def environment_info(
     summary: Mapping[str, Any],
     tasks: Iterable[Mapping[str, Any]] = (),
@@ -77,7 +82,7 @@ def environment_info(
         rootState=summary.get("root_state", ""),
         lastError=summary.get("last_error") or "",
         allowedEvents=list(summary.get("allowed_events") or ()),
-        lastRunNumber=run_number(summary.get("run_number")),
+        lastRunNumber=latest_run(summary),
     )
 
 

@@ -66,4 +66,6 @@ def modify_reply(d: Mapping[str, Any]) -> pb.ModifyEnvironmentReply:
         blockedWhileRunning=d["blocked_while_running"],
         dryRun=bool(d.get("dry_run")),
         runNumber=int(d.get("run_number") or 0),
+        refused=str(d.get("refused") or ""),
+        warnings=[str(w) for w in d.get("warnings", ())],
     )

@@ -172,7 +172,7 @@ class ControlServicer(AutoRpcs, RepoRpcs, pb_grpc.ControlServicer):
             endOfTransition=ended,
             transitionDuration=ended - began,
             timestamp=now_ms(),
-            lastRunNumber=messages.run_number(summary.get("run_number")),
+            lastRunNumber=messages.latest_run(summary),
         )
 
     @rpc()

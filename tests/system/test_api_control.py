@@ -235,3 +235,29 @@ def test_api_client_reads_and_reports_errors_by_status(api: tuple[str, str]) -> 
         seq = info["last_event_seq"]
         replayed = list(client.events(after=max(0, seq - 3), timeout=1.0))
         assert [e["seq"] for e in replayed][:3] == list(range(max(1, seq - 2), seq + 1))[:3]
+
+
+def test_api_client_run_numbers_and_a_dry_run_modify_as_the_sdk_says_them(
+    api: tuple[str, str],
+) -> None:
+    """The API client's dicts say what ``Environment.summary()`` and ``modify`` say: no
+    current run once stopped (the last one kept), a dry run's refusal and the warnings of
+    unknown user vars."""
+    from o2ctl.api.client import ApiClient
+
+    address, _ = api
+    with ApiClient(address) as client:
+        env_id = client.create_environment(PIPELINE, {"nProcessors": "1"})["env_id"]
+        try:
+            run = client.control(env_id, "START_ACTIVITY")["run_number"]
+            assert run and client.environment(env_id)["summary"]["run_number"] == run
+            assert client.control(env_id, "STOP_ACTIVITY")["run_number"] is None
+            stopped = client.environment(env_id)["summary"]
+            assert (stopped["run_number"], stopped["last_run_number"]) == (None, run)
+            diff = client.modify_environment(
+                env_id, vars={"nProcessors": "500", "nProcesorz": "1"}, dry_run=True
+            )
+            assert diff["dry_run"] and "nothing changed" in diff.get("refused", ""), diff
+            assert any("'nProcesorz'" in w for w in diff.get("warnings", [])), diff
+        finally:
+            client.destroy(env_id, force=True)

@@ -121,7 +121,7 @@ class ChangedTask(_message.Message):
     def __init__(self, path: _Optional[str] = ..., keys: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ModifyEnvironmentReply(_message.Message):
-    __slots__ = ("added", "removed", "changed", "restarted", "untouched", "tookSeconds", "blockedWhileRunning", "dryRun", "runNumber")
+    __slots__ = ("added", "removed", "changed", "restarted", "untouched", "tookSeconds", "blockedWhileRunning", "dryRun", "runNumber", "refused", "warnings")
     class RestartedEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -138,6 +138,8 @@ class ModifyEnvironmentReply(_message.Message):
     BLOCKEDWHILERUNNING_FIELD_NUMBER: _ClassVar[int]
     DRYRUN_FIELD_NUMBER: _ClassVar[int]
     RUNNUMBER_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
     added: _containers.RepeatedScalarFieldContainer[str]
     removed: _containers.RepeatedScalarFieldContainer[str]
     changed: _containers.RepeatedCompositeFieldContainer[ChangedTask]
@@ -147,4 +149,6 @@ class ModifyEnvironmentReply(_message.Message):
     blockedWhileRunning: _containers.RepeatedScalarFieldContainer[str]
     dryRun: bool
     runNumber: int
-    def __init__(self, added: _Optional[_Iterable[str]] = ..., removed: _Optional[_Iterable[str]] = ..., changed: _Optional[_Iterable[_Union[ChangedTask, _Mapping]]] = ..., restarted: _Optional[_Mapping[str, str]] = ..., untouched: _Optional[int] = ..., tookSeconds: _Optional[float] = ..., blockedWhileRunning: _Optional[_Iterable[str]] = ..., dryRun: _Optional[bool] = ..., runNumber: _Optional[int] = ...) -> None: ...
+    refused: str
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, added: _Optional[_Iterable[str]] = ..., removed: _Optional[_Iterable[str]] = ..., changed: _Optional[_Iterable[_Union[ChangedTask, _Mapping]]] = ..., restarted: _Optional[_Mapping[str, str]] = ..., untouched: _Optional[int] = ..., tookSeconds: _Optional[float] = ..., blockedWhileRunning: _Optional[_Iterable[str]] = ..., dryRun: _Optional[bool] = ..., runNumber: _Optional[int] = ..., refused: _Optional[str] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
