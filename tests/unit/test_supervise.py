@@ -77,7 +77,7 @@ def test_each_child_killed_comes_back_and_redis_keeps_its_records(tmp_path: Path
 
 
 def test_a_child_that_keeps_dying_is_paused_and_said_restarting(tmp_path: Path) -> None:
-    child = Child(name="flaky", argv=[sys.executable, "-c", "raise SystemExit(3)"], pid=None)
+    child = Child(name="flaky", argv=["false"], pid=None)
     child.state = "running"
     supervisor = Supervisor([child], tmp_path)
     end = time.monotonic() + 1.5
