@@ -41,10 +41,16 @@ def redis_command(binary: str, port: int, data_dir: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def answers(port: int, timeout: float = 0.5) -> bool:
-    """Whether a Redis on 127.0.0.1:``port`` replies to PING."""
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def answers(port: int, timeout: float = 0.5, host: str = "127.0.0.1") -> bool:
+    """Whether a Redis on ``host``:``port`` replies to PING."""
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout) as s:
+        with socket.create_connection((host, port), timeout) as s:
             s.settimeout(timeout)
             s.sendall(b"PING\r\n")
             return s.recv(16).startswith(b"+PONG")

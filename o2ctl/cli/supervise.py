@@ -50,6 +50,7 @@ class Child:
     pid: int | None = None  # adopted at start, then each restart's
     oneshot: bool = False  # argv starts it and returns (``ray start``): watch ``match`` after
     match: str = ""  # with oneshot: a cmdline substring naming the process it leaves running
+    match_name: str = ""  # and that process's name
     restarts: int = 0
     state: str = "running"
     since: float = 0.0
@@ -100,8 +101,10 @@ class Supervisor:
         env = {**os.environ, **child.env} if child.env else dict(os.environ)
         try:
             if child.oneshot:
+                before = _matching(child)
                 done = subprocess.run(child.argv, env=env, capture_output=True, timeout=120)
-                pid = _find(child.match) if done.returncode == 0 else None
+                new = sorted(_matching(child) - before) if done.returncode == 0 else []
+                pid = new[0] if new else None
                 if pid is None:
                     self.say(f"{child.name}: restart failed: {done.stderr[-300:]!r}")
                     child.restarts += 1
@@ -138,11 +141,15 @@ class Supervisor:
             time.sleep(POLL_S)
 
 
-def _find(match: str) -> int | None:
-    for proc in psutil.process_iter(["pid", "cmdline"]):
-        if match and match in " ".join(proc.info["cmdline"] or []):
-            return int(proc.info["pid"])
-    return None
+def _matching(child: Child) -> set[int]:
+    """The pids of live processes ``child.match`` (and ``match_name``) names."""
+    found = set()
+    for proc in psutil.process_iter(["pid", "name", "cmdline"]):
+        if child.match_name and proc.info["name"] != child.match_name:
+            continue
+        if child.match and child.match in " ".join(proc.info["cmdline"] or []):
+            found.add(int(proc.info["pid"]))
+    return found
 
 
 def read_status(directory: Path) -> dict[str, Any]:
