@@ -45,11 +45,15 @@ def client(address: str | None = None) -> Any:
         from o2ctl.cli.remote import RemoteClient
 
         return RemoteClient(endpoint, remote_endpoint["token"] or os.environ.get(TOKEN_ENV))
+    from o2ctl.core.errors import ControlError
     from o2ctl.sdk import connect
 
     known = localray.remembered()
     target = address or os.environ.get("RAY_ADDRESS") or (known or {}).get("address") or "auto"
-    localray.check_answers(target)  # a stopped system: say so now, not after Ray's retries
+    try:
+        localray.check_answers(target)  # a stopped system: say so now, not after Ray's retries
+    except ControlError as exc:  # the head gone: say also what of ours is left
+        raise ControlError(f"{exc}{localray.left_behind(known)}") from None
     localray.keep_default_sigterm()
     return connect(target, start=False, isolate_cwd=True)
 
