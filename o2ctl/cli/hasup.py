@@ -34,6 +34,7 @@ import psutil
 from o2ctl.cli import hastore
 from o2ctl.cli.supervise import read_status
 from o2ctl.core.errors import ControlError
+from o2ctl.core.placement import HEAD_LABEL
 
 HA_DIR = "ha"
 SPEC_FILE = "spec.json"
@@ -101,7 +102,7 @@ def supervise(
     gcs, raylet = _head_processes(session)
     rejoin = [ray_cli, "start", "--address", address, "--disable-usage-stats"]
     rejoin += ["--dashboard-agent-listen-port", "0", "--min-worker-port", "0"]
-    rejoin += ["--max-worker-port", "0", "--labels", "o2ctl_head=1"]
+    rejoin += ["--max-worker-port", "0", "--labels", f"{HEAD_LABEL}=1"]
     children: list[dict[str, Any]] = []
     if store:
         children.append(store)

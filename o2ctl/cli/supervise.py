@@ -56,6 +56,8 @@ class Child:
     since: float = 0.0
     _proc: subprocess.Popen[bytes] | None = None
     _next_try: float = 0.0
+    _launcher: subprocess.Popen[bytes] | None = None  # a oneshot's start, still running
+    _before: set[int] = field(default_factory=set)
 
     def alive(self) -> bool:
         if self._proc is not None and self._proc.poll() is not None:
@@ -83,14 +85,17 @@ class Supervisor:
     def step(self) -> None:
         """One look at every child: start again those that ended (when their pause is over)."""
         changed = False
+        ended = [c for c in self.children if c.state == "running" and not c.alive()]
+        for child in ended:  # all noted first: several may have gone together
+            child.state, child.since = "restarting", time.time()
+            self.say(f"{child.name} (pid {child.pid}) ended: starting it again")
+            changed = True
         for child in self.children:
-            if child.state == "running" and child.alive():
+            if child.state != "restarting":
                 continue
-            if child.state == "running":
-                child.state, child.since = "restarting", time.time()
-                self.say(f"{child.name} (pid {child.pid}) ended: starting it again")
-                changed = True
-            if time.monotonic() >= child._next_try:
+            if child._launcher is not None:
+                changed |= self._launched(child)
+            elif time.monotonic() >= child._next_try:
                 changed |= self._start(child)
         if changed:
             self.write_status()
@@ -100,16 +105,14 @@ class Supervisor:
         child._next_try = time.monotonic() + pause
         env = {**os.environ, **child.env} if child.env else dict(os.environ)
         try:
-            if child.oneshot:
-                before = _matching(child)
-                done = subprocess.run(child.argv, env=env, capture_output=True, timeout=120)
-                new = sorted(_matching(child) - before) if done.returncode == 0 else []
-                pid = new[0] if new else None
-                if pid is None:
-                    self.say(f"{child.name}: restart failed: {done.stderr[-300:]!r}")
-                    child.restarts += 1
-                    return True
-                child.pid, child._proc = pid, None
+            if child.oneshot:  # never blocks the loop: the GCS may need restarting meanwhile
+                child._before = _matching(child)
+                with open(self.directory / f"{child.name}.start.log", "wb") as out:
+                    child._launcher = subprocess.Popen(
+                        child.argv, env=env, stdin=subprocess.DEVNULL, start_new_session=True,
+                        stdout=out, stderr=subprocess.STDOUT,
+                    )  # fmt: skip
+                return False
             else:
                 child._proc = subprocess.Popen(
                     child.argv, env=env, stdin=subprocess.DEVNULL, start_new_session=True,
@@ -122,6 +125,22 @@ class Supervisor:
             return True
         child.restarts += 1
         child.state = "running"
+        self.say(f"{child.name} started again (pid {child.pid}), restart {child.restarts}")
+        return True
+
+    def _launched(self, child: Child) -> bool:
+        """A oneshot start that has ended: the process it left is the child's new pid."""
+        launcher = child._launcher
+        if launcher is None or launcher.poll() is None:
+            return False
+        child._launcher = None
+        child.restarts += 1
+        new = sorted(_matching(child) - child._before) if launcher.returncode == 0 else []
+        if not new:
+            log = self.directory / f"{child.name}.start.log"
+            self.say(f"{child.name}: restart failed ({launcher.returncode}), see {log}")
+            return True
+        child.pid, child._proc, child.state = new[0], None, "running"
         self.say(f"{child.name} started again (pid {child.pid}), restart {child.restarts}")
         return True
 

@@ -119,9 +119,13 @@ def up(
         raise typer.BadParameter("--redis goes with --ha", param_hint="--redis")
     from o2ctl.cli import hasup
     from o2ctl.config import state_dir
+    from o2ctl.core.placement import HEAD_LABEL
 
     ha_env, store = hasup.prepare(state_dir(), redis) if ha else ({}, None)
-    env = {**os.environ, **ha_env}
+    if ha:
+        cmd += ["--labels", f"{HEAD_LABEL}=1"]  # no task there while a farm node fits
+    os.environ.update(ha_env)  # the controller this process starts must know the store too
+    env = dict(os.environ)
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     said = proc.stdout + proc.stderr
     if proc.returncode != 0:

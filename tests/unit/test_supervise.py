@@ -7,6 +7,7 @@ SIGKILLed and must come back with a new pid, Redis with every record it acknowle
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -89,3 +90,33 @@ def test_a_child_that_keeps_dying_is_paused_and_said_restarting(tmp_path: Path) 
     assert 2 <= child.restarts <= 5, child.restarts  # 0.25, 0.5, 1 s pauses: never a busy loop
     assert read_status(tmp_path)["flaky"]["state"] == "restarting"
     assert os.path.getsize(tmp_path / "supervisor.log") > 0
+
+
+def test_a_oneshot_start_never_blocks_the_others(tmp_path: Path) -> None:
+    """Like the head's raylet (``ray start`` returns, leaving the raylet): the new process is
+    found by its command line; while its start runs, the other children are still seen to."""
+    spawn = "import subprocess; subprocess.Popen(['sleep', '600.25'], start_new_session=True)"
+    first = subprocess.Popen(["sleep", "600.25"], start_new_session=True)
+    slow = [sys.executable, "-c", f"import time; {spawn}; time.sleep(3)"]
+    node = Child(name="node", argv=slow, pid=first.pid, oneshot=True, match="sleep 600.25",
+                 match_name="sleep")  # fmt: skip
+    other = Child(name="other", argv=["sleep", "600.5"], pid=None, state="restarting")
+    supervisor = Supervisor([node, other], tmp_path)
+    found: list[int] = []
+    try:
+        first.kill()
+        first.wait()
+        supervisor.step()
+        assert node.state == "restarting" and node._launcher is not None
+        assert other.state == "running"  # started in the same pass, not after the oneshot
+        wait_for(lambda: supervisor.step() or node.state == "running", DEADLINE_S, "the node")
+        assert node.pid != first.pid and psutil.Process(node.pid).name() == "sleep"
+        found = [node.pid or 0, other.pid or 0]
+        assert read_status(tmp_path)["node"]["restarts"] == 1
+    finally:
+        for pid in found:
+            with contextlib.suppress(psutil.Error):
+                psutil.Process(pid).kill()
+        if other._proc is not None:
+            other._proc.kill()
+            other._proc.wait()
