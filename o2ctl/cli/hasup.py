@@ -146,22 +146,17 @@ def stop_supervisor(state: Path, grace_s: float = 10.0) -> bool:
 def stop_store(state: Path) -> list[int]:
     """End what the supervisor last ran and Ray's stop did not (our Redis): their pids."""
     ended = []
-    pids = {read_status(ha_dir(state)).get("redis", {}).get("pid")}
-    with contextlib.suppress(OSError, ValueError):
-        pids.add(json.loads((ha_dir(state) / "store.json").read_text()).get("pid"))
-    for pid in pids:
-        if not isinstance(pid, int):
-            continue
+    data = str((state / "redis").resolve())  # our Redis runs in its data directory (--dir); Redis
+    for proc in psutil.process_iter(["name"]):  # rewrites its environ: no mark to go by
         with contextlib.suppress(psutil.Error):
-            proc = psutil.Process(pid)
-            if proc.name() != hastore.REDIS_SERVER:
-                continue  # that pid is another process's now
+            if proc.info["name"] != hastore.REDIS_SERVER or proc.cwd() != data:
+                continue
             proc.terminate()
             try:
                 proc.wait(10)
             except psutil.TimeoutExpired:
                 proc.kill()
-            ended.append(pid)
+            ended.append(proc.pid)
     (ha_dir(state) / "status.json").unlink(missing_ok=True)
     (ha_dir(state) / "store.json").unlink(missing_ok=True)
     return ended
