@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,15 @@ def ha_dir(state: Path) -> Path:
     return state / HA_DIR
 
 
+def unmarked(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` without our process marks: the supervisor and what it starts (Redis, the
+    GCS, a raylet) are the system's infrastructure, not processes the control plane owns;
+    marked, ``shutdown`` and ``doctor --clean`` would end the GCS under their own feet."""
+    from occ.processes import OWNER_ENV, SYSTEM_ENV
+
+    return {k: v for k, v in env.items() if k not in (OWNER_ENV, SYSTEM_ENV)}
+
+
 def start_store(state: Path, port: int, system: str) -> int:
     """Start this system's Redis on 127.0.0.1:``port``; its pid. Refuses without Redis."""
     binary = hastore.redis_binary()
@@ -57,11 +68,9 @@ def start_store(state: Path, port: int, system: str) -> int:
         )
     if hastore.answers(port):
         raise ControlError(f"a Redis already answers on 127.0.0.1:{port}: give --redis-port")
-    from occ.processes import SYSTEM_ENV, owned_env
-
     proc = subprocess.Popen(
         hastore.redis_command(binary, port, state / "redis"),
-        env=owned_env("o2ctl-ha/redis", {SYSTEM_ENV: system}),
+        env=unmarked(os.environ),
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip
@@ -107,19 +116,16 @@ def supervise(
     if store:
         children.append(store)
     children.append({"name": "gcs_server", "pid": gcs.pid, "argv": gcs.cmdline(),
-                     "env": gcs.environ()})  # fmt: skip
+                     "env": unmarked(gcs.environ())})  # fmt: skip
     children.append({"name": "raylet", "pid": raylet.pid, "argv": rejoin, "oneshot": True,
                      "match": f"{session}/sockets/raylet", "match_name": "raylet",
-                     "env": raylet.environ()})  # fmt: skip
+                     "env": unmarked(raylet.environ())})  # fmt: skip
     directory = ha_dir(state)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / SPEC_FILE).write_text(json.dumps(children))
-    from actors.books import system_id
-    from occ.processes import SYSTEM_ENV, owned_env
-
     proc = subprocess.Popen(
         [sys.executable, "-m", "o2ctl.cli.supervise", str(directory / SPEC_FILE)],
-        env=owned_env("o2ctl-ha/supervisor", {SYSTEM_ENV: system_id(str(state))}),
+        env=unmarked(os.environ),
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip
