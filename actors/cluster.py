@@ -59,10 +59,18 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-def pinned(node_id: str) -> Any:
-    """A scheduling strategy keeping an actor on ``node_id`` (the default one if empty)."""
+def pinned(node_id: str, soft: bool = False) -> Any:
+    """A scheduling strategy keeping an actor on ``node_id`` (the default one if empty);
+    ``soft``: there while that node lives, restarted by Ray on another when it is gone."""
     if not node_id:
         return "DEFAULT"
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    return NodeAffinitySchedulingStrategy(node_id, soft=False)
+    return NodeAffinitySchedulingStrategy(node_id, soft=soft)
+
+
+def survives_head(records_uri: str | None) -> bool:
+    """Whether the control plane's records are where every node reaches them (``up --ha``:
+    Redis): then its actors are pinned softly to the head, so that Ray restarts them on
+    another node when the head is lost, and they rebuild from those records."""
+    return bool(records_uri) and str(records_uri).startswith("redis://")

@@ -6,6 +6,10 @@ with tasks on it is told (``nodes_lost``): those tasks are marked lost and the e
 goes to ERROR naming the node and the tasks; RECOVER places them again on other fitting
 nodes. Idle tasks on the node leave the pool. The loop never dies on one failed pass: it
 says so and goes on.
+
+Under ``up --ha`` the head's nodes carry ``HEAD_LABEL``: a dead one is said once as
+``head_lost``, and an alive one beside a dead one as ``head_back`` (Ray keeps dead nodes in
+its table, so a controller restarted by the head's loss still sees both and says them).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from actors import books
 from o2ctl.core.events import Event
+from o2ctl.core.farm import head_changes
 
 if TYPE_CHECKING:
     from actors.controller import ControllerRuntime
@@ -31,6 +36,7 @@ class NodeWatch:
         self.ctrl = ctrl
         self.alive: dict[str, str] = {}  # node id -> host name, as last seen alive
         self._task: asyncio.Task[None] | None = None
+        self._heads_said: set[str] = set()  # head nodes whose loss or return was said
 
     def start(self) -> None:
         self._task = asyncio.ensure_future(self._loop())
@@ -50,7 +56,15 @@ class NodeWatch:
         self.alive = now
         for node_id, host in lost:
             await self.node_lost(node_id, host)
+        self.head_events()
         return [nid for nid, _ in lost]
+
+    def head_events(self) -> None:
+        for what, node in head_changes(self.ctrl.farm.nodes, self._heads_said):
+            self._heads_said.add(node.node_id)
+            self.ctrl.events.append(
+                Event("environment", "", detail={what: node.machine_id, "node_id": node.node_id})
+            )
 
     async def node_lost(self, node_id: str, host: str) -> None:
         ctrl = self.ctrl

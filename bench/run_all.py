@@ -32,12 +32,13 @@ import argparse
 import contextlib
 import os
 import platform
+import shutil
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from bench import expansion, farmscale, farmtables, stages
+from bench import expansion, farmscale, farmtables, headloss, stages
 from bench.common import (
     Figure,
     base_parser,
@@ -64,6 +65,8 @@ ORDER = [
     "failure→ERROR",
     "crash controller→usable",
     "crash environment→usable",
+    "crash head gcs→usable",
+    "crash head gcs+raylet→usable",
     "modify add k",
 ]
 CRASH_SIZES = "10,50"
@@ -151,6 +154,12 @@ def main() -> None:
         except Exception as exc:  # the farm failing must not lose the rest
             result.errors.append(f"farm: {type(exc).__name__}: {exc}")
             say(f"farm FAILED: {result.errors[-1]}")
+    if not options.tiny and shutil.which("redis-server"):  # its own system: up --ha --nodes
+        try:
+            figures += headloss.measure(min(run.crash_sizes), run.repeats.crash)
+        except Exception as exc:  # the head loss failing must not lose the rest
+            result.errors.append(f"head loss: {type(exc).__name__}: {exc}")
+            say(f"head loss FAILED: {result.errors[-1]}")
     figures = sorted(figures + result.figures, key=_order)
     meta = _meta(options, run, elapsed(t0), load0, facts)
     meta["errors"], meta["warnings"] = result.errors, result.warnings

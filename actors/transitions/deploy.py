@@ -24,7 +24,7 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from actors import naming
-from actors.cluster import pinned
+from actors.cluster import pinned, survives_head
 from actors.errors import DeployFailed, PortTaken
 from actors.reasons import reason, unwrap
 from actors.role import RoleActor
@@ -97,7 +97,7 @@ def role_placement(env: EnvironmentRuntime, path: str, nodes: dict[str, str]) ->
     like its tasks; its parent drives its share meanwhile and RECOVER makes it again."""
     if path in nodes:
         return NodeAffinitySchedulingStrategy(nodes[path], soft=False)
-    return pinned(env.settings.control_node_id)
+    return pinned(env.settings.control_node_id, soft=survives_head(env.settings.records_uri))
 
 
 def create_roles(env: EnvironmentRuntime, nodes: dict[str, str] | None = None) -> None:

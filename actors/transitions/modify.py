@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import ray
 
-from actors.cluster import pinned
+from actors.cluster import pinned, survives_head
 from actors.errors import AdmissionRefused, ModifyRefused
 from actors.reasons import reason, unwrap
 from actors.transitions.activity import run_args
@@ -328,7 +328,9 @@ async def reconcile_roles(env: EnvironmentRuntime) -> None:
         else:
             parent_path = path.rsplit(".", 1)[0] if "." in path else ""
             parent = env.roles.get(parent_path) or env.self_handle
-            placement = pinned(env.settings.control_node_id)
+            placement = pinned(
+                env.settings.control_node_id, soft=survives_head(env.settings.records_uri)
+            )
             env.roles[path] = new_role(env, path, kids, parent, placement)
         env.role_children[path] = kids
 

@@ -64,13 +64,22 @@ def token_auth() -> bool:
     return Path(path).expanduser().is_file()
 
 
-def start_node(ray_cli: str, address: str, machine_id: str, mode: str, num_cpus: int = 1) -> None:
-    """One more Ray node on this machine, labelled ``machine_id`` and ``node_class``."""
+def start_node(
+    ray_cli: str,
+    address: str,
+    machine_id: str,
+    mode: str,
+    num_cpus: int = 1,
+    extra_env: dict[str, str] | None = None,
+) -> None:
+    """One more Ray node on this machine, labelled ``machine_id`` and ``node_class``
+    (``extra_env``: what its processes must know, e.g. the durable store of ``up --ha``)."""
     cmd = [ray_cli, "start", "--address", address, "--num-cpus", str(num_cpus)]
     cmd += ["--labels", f"machine_id={machine_id},node_class={mode}"]
     cmd += ["--dashboard-agent-listen-port", "0", "--min-worker-port", "0"]
     cmd += ["--max-worker-port", "0", "--disable-usage-stats"]
-    env = dict(os.environ, RAY_AUTH_MODE="token" if token_auth() else "disabled")
+    env = dict(os.environ, **(extra_env or {}))
+    env["RAY_AUTH_MODE"] = "token" if token_auth() else "disabled"
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env, timeout=120)
     if proc.returncode != 0:
         said = (proc.stdout + proc.stderr).strip()[-400:]

@@ -98,6 +98,24 @@ def keep_default_sigterm() -> None:
         ray_utils.set_sigterm_handler = lambda handler: None
 
 
+def left_behind(known: dict[str, Any] | None) -> str:
+    """When the system this state directory started answers no more (its head gone): which
+    of its processes are still running, and that ``o2ctl down`` ends them ("" if none)."""
+    from occ.processes import SYSTEM_ENV, find_owned
+
+    pids: set[int] = set()
+    with contextlib.suppress(OSError):
+        system = (Path(state_dir()) / "system-id").read_text().strip()
+        pids |= {p.pid for p in find_owned(env_match=(SYSTEM_ENV, system))} if system else set()
+    if known and known.get("address"):
+        pids |= {p.pid for p in processes(known["address"], known.get("session"))}
+    if not pids:
+        return ""
+    shown = ", ".join(map(str, sorted(pids)[:12])) + (" …" if len(pids) > 12 else "")
+    left = f"{len(pids)} process(es) of this system left running (pids {shown})"
+    return f"; {left}: `o2ctl down` ends them"
+
+
 def forget() -> None:
     _file().unlink(missing_ok=True)
 

@@ -45,11 +45,15 @@ def client(address: str | None = None) -> Any:
         from o2ctl.cli.remote import RemoteClient
 
         return RemoteClient(endpoint, remote_endpoint["token"] or os.environ.get(TOKEN_ENV))
+    from o2ctl.core.errors import ControlError
     from o2ctl.sdk import connect
 
     known = localray.remembered()
     target = address or os.environ.get("RAY_ADDRESS") or (known or {}).get("address") or "auto"
-    localray.check_answers(target)  # a stopped system: say so now, not after Ray's retries
+    try:
+        localray.check_answers(target)  # a stopped system: say so now, not after Ray's retries
+    except ControlError as exc:  # the head gone: say also what of ours is left
+        raise ControlError(f"{exc}{localray.left_behind(known)}") from None
     localray.keep_default_sigterm()
     return connect(target, start=False, isolate_cwd=True)
 
@@ -80,6 +84,18 @@ def up(
             "comma-separated (e.g. flp1:sync,flp2:sync,epn1:async)"
         ),
     ] = None,
+    ha: Annotated[
+        bool,
+        typer.Option(
+            "--ha",
+            help="a head that comes back: Ray's GCS fault tolerance on a Redis that also "
+            "keeps o2ctl's records, the head's processes under a supervisor",
+        ),
+    ] = False,
+    redis: Annotated[
+        str | None,
+        typer.Option(help="with --ha: an existing Redis HOST:PORT (default: start one)"),
+    ] = None,
 ) -> None:
     """Start a local o2ctl system: a Ray head with its dashboard, the controller, the API.
 
@@ -104,16 +120,33 @@ def up(
     cmd += ["--dashboard-port", str(dashboard_port), "--disable-usage-stats"]
     if num_cpus is not None:
         cmd += ["--num-cpus", str(num_cpus)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if redis and not ha:
+        raise typer.BadParameter("--redis goes with --ha", param_hint="--redis")
+    from o2ctl.cli import hasup
+    from o2ctl.config import state_dir
+    from o2ctl.core.placement import HEAD_LABEL
+
+    ha_env, store = hasup.prepare(state_dir(), redis) if ha else ({}, None)
+    if ha:
+        cmd += ["--labels", f"{HEAD_LABEL}=1"]  # no task there while a farm node fits
+    os.environ.update(ha_env)  # the controller this process starts must know the store too
+    env = dict(os.environ)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     said = proc.stdout + proc.stderr
     if proc.returncode != 0:
         upstate.stop_failed_start(port)
+        if store:
+            hasup.stop_store(state_dir())
         raise ControlError(f"ray start failed: {upstate.ray_error(said)}")
     found = re.search(r"--address='([^']+)'", said)
     address = found.group(1) if found else f"127.0.0.1:{port}"
     localray.remember(address, farm)
+    if ha:
+        session = localray.session_of(address) or ""
+        hasup.supervise(state_dir(), address, session, _ray_cli(), store)
+    node_env = {k: v for k, v in ha_env.items() if k.startswith("O2CTL_")}
     for machine_id, mode in farm:  # farm (devfarm): the extra nodes, before the controller
-        devfarm.start_node(_ray_cli(), address, machine_id, mode)
+        devfarm.start_node(_ray_cli(), address, machine_id, mode, extra_env=node_env)
     web = (console_host, console_port)
     _serve(address, api_port, f"o2ctl is up at {address}", True, web, dashboard=dashboard_port)
     if farm:
@@ -192,7 +225,12 @@ def down(address: Address = None) -> None:
     if known is None:
         console.print("the Ray at that address was not started by `o2ctl up` here: left running")
         return
+    from o2ctl.cli import hasup
+    from o2ctl.config import state_dir
+
+    hasup.stop_supervisor(state_dir())  # first: it would start again what is stopped next
     count = localray.stop(known["address"], known.get("session"))
+    count += len(hasup.stop_store(state_dir()))
     localray.forget()
     from o2ctl.cli import webconsole
 
@@ -285,9 +323,15 @@ def status(
     address: Address = None, output: Annotated[str, typer.Option("--output", "-o")] = "text"
 ) -> None:
     """What the running system holds."""
+    from o2ctl.cli import hasup
+    from o2ctl.config import state_dir
+
     info = client(address).info()
+    head = hasup.describe(state_dir())
     if output == "json":
-        print_json(info)
+        print_json({**info, "head": head} if head else info)
         return
     for k, v in info.items():
         console.print(f"{k}: {v}")
+    for line in head:
+        console.print(line)

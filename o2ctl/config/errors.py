@@ -39,3 +39,8 @@ def template_not_found(
     else:
         message += f"; it has no {kind} templates"
     return TemplateNotFound(message)
+
+
+class StoreDown(ConfigError):
+    """The durable store (Redis, Consul) cannot be reached: nothing was written, and no
+    change may be acknowledged until it answers again. The message names the store."""

@@ -10,8 +10,11 @@ to anyone, and read back when an actor starts again. A record is a JSON object u
 
 Where they live follows the runtime store (run numbers), so that one place holds every
 durable fact of a system: files under the state directory by default (``records/<kind>/
-<key>.json``, each write atomic and fsync'd, see ``durable``), or keys under the Consul
-prefix (``<prefix>/records/<kind>/<key>``) when the runtime store is Consul. Not Ray's GCS
+<key>.json``, each write atomic and fsync'd, see ``durable``), keys under the Consul
+prefix (``<prefix>/records/<kind>/<key>``) when the runtime store is Consul, or one Redis
+hash per kind (``<prefix>:records:<kind>``, field = key) when it is Redis: the store every
+node reaches, so a control plane restarted on another node (the head lost) finds them all
+(see ``redis_kv`` for its durability and what "down" means). Not Ray's GCS
 key-value store: it dies with the Ray cluster, while the processes we start do not; a
 record on disk or in Consul still names them after a whole Ray restart.
 
@@ -166,6 +169,47 @@ class ConsulRecordStore:
         return out
 
 
+class RedisRecordStore:
+    """Records in Redis: one hash per kind, ``<prefix>:records:<kind>``, field = key."""
+
+    def __init__(self, host: str, port: int, prefix: str) -> None:
+        from o2ctl.config.redis_kv import RedisKV
+
+        self.kv = RedisKV(host, port, prefix)
+
+    def __repr__(self) -> str:
+        return f"RedisRecordStore({self.kv.uri!r})"
+
+    def _hash(self, kind: str) -> str:
+        return self.kv.key("records", check_name("kind", kind))
+
+    def put(self, kind: str, key: str, record: Mapping[str, Any]) -> None:
+        name, data = self._hash(kind), encode(kind, key, record)
+        field = check_name("key", key)
+        self.kv.call(f"write record {kind}/{key}", lambda c: c.hset(name, field, data))
+
+    def get(self, kind: str, key: str) -> dict[str, Any] | None:
+        name, field = self._hash(kind), check_name("key", key)
+        data = self.kv.call(f"read record {kind}/{key}", lambda c: c.hget(name, field))
+        return None if data is None else decode(f"{self.kv.uri} {kind}/{key}", data)
+
+    def delete(self, kind: str, key: str) -> None:
+        name, field = self._hash(kind), check_name("key", key)
+        self.kv.call(f"delete record {kind}/{key}", lambda c: c.hdel(name, field))
+
+    def all(self, kind: str, broken: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+        name = self._hash(kind)
+        raw = self.kv.call(f"list records {kind}", lambda c: c.hgetall(name))
+        out: dict[str, dict[str, Any]] = {}
+        for field in sorted(raw):
+            key = field.decode("utf-8", "replace")
+            where = f"{self.kv.uri} {kind}/{key}"
+            rec = _readable(partial(decode, where, raw[field]), key, broken)
+            if rec is not None:
+                out[key] = rec
+        return out
+
+
 def _readable(read: Any, key: str, broken: dict[str, str] | None) -> dict[str, Any] | None:
     """``read()``, or None with the reason in ``broken`` when given (else it raises)."""
     if broken is None:
@@ -184,9 +228,13 @@ def open_record_store(runtime_uri: str | None = None) -> RecordStore:
 
         host, port, prefix = parse_consul_uri(runtime_uri)
         return ConsulRecordStore(host, port, prefix)
+    if runtime_uri and runtime_uri.startswith("redis://"):
+        from o2ctl.config.redis_kv import parse_redis_uri
+
+        return RedisRecordStore(*parse_redis_uri(runtime_uri))
     if runtime_uri and "://" in runtime_uri and not runtime_uri.startswith("file://"):
         raise ConfigError(
-            f"unknown runtime store URI {runtime_uri!r}; expected file:// or consul://"
+            f"unknown runtime store URI {runtime_uri!r}; expected file://, consul:// or redis://"
         )
     base = Path(runtime_uri.removeprefix("file://")).expanduser() if runtime_uri else state_dir()
     return FileRecordStore(base / "records")

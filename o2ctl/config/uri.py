@@ -115,12 +115,20 @@ def split_revision(uri: str) -> tuple[str, str | None]:
 
 
 def open_runtime_store(uri: str | None = None) -> RuntimeStore:
-    """``None``/``file://DIR``/a directory → ``FileRuntimeStore``; ``consul://…`` → Consul."""
+    """``None``/``file://DIR``/a directory → ``FileRuntimeStore``; ``consul://…`` → Consul;
+    ``redis://…`` → Redis (``runtime_redis``)."""
     if not uri:
         return FileRuntimeStore()
     if uri.startswith("consul://"):
         host, port, prefix = parse_consul_uri(uri)
         return ConsulRuntimeStore(host, port, prefix)
+    if uri.startswith("redis://"):
+        from o2ctl.config.redis_kv import parse_redis_uri
+        from o2ctl.config.runtime_redis import RedisRuntimeStore
+
+        return RedisRuntimeStore(*parse_redis_uri(uri))
     if "://" in uri and not uri.startswith("file://"):
-        raise ConfigError(f"unknown runtime store URI {uri!r}; expected file://DIR or consul://…")
+        raise ConfigError(
+            f"unknown runtime store URI {uri!r}; expected file://DIR, consul://… or redis://…"
+        )
     return FileRuntimeStore(Path(uri.removeprefix("file://")).expanduser())

@@ -27,7 +27,7 @@ from enum import StrEnum
 from typing import Any
 
 from o2ctl.core.errors import ControlError
-from o2ctl.core.placement import PlacementError
+from o2ctl.core.placement import HEAD_LABEL, PlacementError
 
 EPSILON = 1e-9
 MAX_WANT = 1e9  # a bound on cpu cores and memory MB a template may ask for
@@ -296,6 +296,7 @@ def place(
     chosen: list[FarmNode] = []
     for req in requests:
         fit = [n for n in nodes if refusal(n, req, usage.get(n.node_id, Usage())) is None]
+        fit = [n for n in fit if n.labels.get(HEAD_LABEL) != "1"] or fit  # the head: last
         if fit:
             node = min(fit, key=lambda n: _load(n, usage.get(n.node_id, Usage())))
         elif reclaim and (spare := would_fit_async(req, nodes, usage)):
@@ -315,3 +316,15 @@ def to_reclaim(chosen: Iterable[FarmNode]) -> list[str]:
         if n.mode is Mode.ASYNC and n.machine_id not in out:
             out.append(n.machine_id)
     return out
+
+
+def head_changes(nodes: Iterable[FarmNode], said: set[str]) -> list[tuple[str, FarmNode]]:
+    """What to say of the head's nodes (``HEAD_LABEL``) not said yet: ``head_lost`` for a
+    dead one, ``head_back`` for an alive one beside a dead one (a head started again)."""
+    heads = [n for n in nodes if n.labels.get(HEAD_LABEL) == "1" and n.node_id not in said]
+    lost = [("head_lost", n) for n in heads if not n.alive]
+    any_dead = bool(lost) or any(
+        n.labels.get(HEAD_LABEL) == "1" and not n.alive for n in nodes if n.node_id in said
+    )
+    back = [("head_back", n) for n in heads if n.alive and any_dead]
+    return lost + back

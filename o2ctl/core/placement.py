@@ -43,6 +43,11 @@ class NodeInfo:
         return None
 
 
+HEAD_LABEL = "o2ctl_head"
+"""The label ``up --ha`` gives the head (and a raylet joined in its place): a node whose
+loss the run must survive, so no task goes there while another node fits."""
+
+
 class PlacementError(RuntimeError):
     """No node satisfies a task's constraints."""
 
@@ -71,4 +76,5 @@ def choose_node(
         raise PlacementError(
             f"no {node_class} node for {what}: wants {wanted}; nodes: {have or 'none'}"
         )
-    return min(fitting, key=lambda n: (load.get(n.node_id, 0), n.hostname, n.node_id))
+    off_head = [n for n in fitting if n.attribute(HEAD_LABEL) != "1"] or fitting
+    return min(off_head, key=lambda n: (load.get(n.node_id, 0), n.hostname, n.node_id))

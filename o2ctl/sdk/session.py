@@ -72,15 +72,16 @@ def _controller(
             raise ControlError(
                 "no o2ctl controller is running in this Ray cluster (start one with `o2ctl up`)"
             ) from None
-    from actors.cluster import pinned
+    from actors.cluster import pinned, survives_head
     from actors.controller import ControllerActor
 
+    soft = survives_head(os.environ.get("O2CTL_RUNTIME_STORE"))  # up --ha: may leave the head
     actor = ControllerActor.options(
         name=naming.CONTROLLER,
         namespace=naming.NAMESPACE,
         lifetime="detached",
         get_if_exists=True,
-        scheduling_strategy=pinned(ray.get_runtime_context().get_node_id()),
+        scheduling_strategy=pinned(ray.get_runtime_context().get_node_id(), soft=soft),
     ).remote(state_dir, repo, settings)
     call(read(actor.info).remote(), timeout=120)
     return actor

@@ -38,7 +38,16 @@ def test_ray_prepares_and_validates_cluster_yaml() -> None:
         start = [c for c in booted[key] if "ray start" in c]
         assert len(start) == 1 and f"--labels-file={LABELS_FILE}" in start[0], key
         assert "RAY_AUTH_MODE=token" in start[0], key
-    assert "--head" in booted["head_start_ray_commands"][-1]
+    head = booted["head_start_ray_commands"][-1]
+    assert "--head" in head
+    # the head comes back: under systemd, restarted whenever any of its processes ends,
+    # with GCS fault tolerance and the records in the Redis every node reaches
+    for needed in ("--block", "Restart=always", "EnvironmentFile=/etc/o2ctl/ha.env"):
+        assert needed in head, needed
+    env_file = next(c for c in booted["setup_commands"] if "ha.env" in c)
+    for needed in ("RAY_REDIS_ADDRESS=", "RAY_external_storage_namespace=", "redis://"):
+        assert needed in env_file, needed
+    assert ". /etc/o2ctl/ha.env" in booted["worker_start_ray_commands"][-1]
     assert "$RAY_HEAD_IP:6379" in booted["worker_start_ray_commands"][-1]
 
 

@@ -29,7 +29,9 @@ from o2ctl.config import (
     TemplateSource,
 )
 from o2ctl.config.consul_kv import ConsulKV
+from o2ctl.config.runtime_redis import RedisRuntimeStore
 from occ.processes import owned_env
+from tests.redisserver import RedisServer
 
 TEMPLATES = {
     "workflows/alpha.yaml": "name: alpha\nroles: []\n",
@@ -77,10 +79,19 @@ def repo(request: pytest.FixtureRequest, tmp_path: Path) -> ConfigRepository:
     return consul_repo
 
 
-@pytest.fixture(params=["file", pytest.param("consul", marks=pytest.mark.consul)])
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture(params=["file", "redis", pytest.param("consul", marks=pytest.mark.consul)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> RuntimeStore:
     if request.param == "file":
         return FileRuntimeStore(tmp_path / "state")
+    if request.param == "redis":
+        server = request.getfixturevalue("redis_server")
+        return RedisRuntimeStore("127.0.0.1", server.port, f"t-{uuid.uuid4().hex}")
     host, port, prefix = request.getfixturevalue("consul_prefix")
     return ConsulRuntimeStore(host, port, prefix)
 
@@ -88,6 +99,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> RuntimeStore:
 def store_uri(store: RuntimeStore) -> str:
     if isinstance(store, FileRuntimeStore):
         return f"file://{store.directory}"
+    if isinstance(store, RedisRuntimeStore):
+        return store.kv.uri
     assert isinstance(store, ConsulRuntimeStore)
     return f"consul://{store.kv.address}/{store.prefix}"
 
@@ -167,6 +180,8 @@ def test_run_numbers_increase_and_survive_a_restart(store: RuntimeStore) -> None
 def _same_place(store: RuntimeStore) -> dict[str, object]:
     if isinstance(store, FileRuntimeStore):
         return {"directory": store.directory}
+    if isinstance(store, RedisRuntimeStore):
+        return {"host": store.kv.host, "port": store.kv.port, "prefix": store.prefix}
     assert isinstance(store, ConsulRuntimeStore)
     return {"host": store.kv.host, "port": store.kv.port, "prefix": store.prefix}
 

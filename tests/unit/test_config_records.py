@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,16 +14,25 @@ from o2ctl.config.records import (
     ConsulRecordStore,
     FileRecordStore,
     RecordStore,
+    RedisRecordStore,
     open_record_store,
 )
+from tests.redisserver import RedisServer
 
 
-@pytest.fixture(params=["file", pytest.param("consul", marks=pytest.mark.consul)])
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture(params=["file", "redis", pytest.param("consul", marks=pytest.mark.consul)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> RecordStore:
     if request.param == "file":
         return FileRecordStore(tmp_path / "records")
-    import uuid
-
+    if request.param == "redis":
+        server = request.getfixturevalue("redis_server")
+        return RedisRecordStore("127.0.0.1", server.port, f"t-{uuid.uuid4().hex}")
     from o2ctl.config.consul_kv import ConsulKV
 
     host, port = consul_agent()
@@ -67,8 +78,10 @@ def test_the_store_follows_the_runtime_store(tmp_path: Path) -> None:
     assert isinstance(files, FileRecordStore) and files.directory == tmp_path / "records"
     consul = open_record_store("consul://127.0.0.1:8500/o2/control")
     assert isinstance(consul, ConsulRecordStore) and consul.prefix == "o2/control"
+    redis = open_record_store("redis://10.0.0.5:6380/farm")
+    assert isinstance(redis, RedisRecordStore) and redis.kv.uri == "redis://10.0.0.5:6380/farm"
     with pytest.raises(ConfigError, match="unknown runtime store URI"):
-        open_record_store("redis://x")
+        open_record_store("etcd://x")
 
 
 def test_a_listing_names_what_it_cannot_read_when_asked(tmp_path: Path) -> None:

@@ -135,4 +135,4 @@ def test_open_runtime_store(tmp_path: Path) -> None:
     store = open_runtime_store(f"file://{tmp_path}")
     assert isinstance(store, FileRuntimeStore) and store.directory == tmp_path
     with pytest.raises(ConfigError, match="unknown runtime store URI"):
-        open_runtime_store("redis://h/x")
+        open_runtime_store("etcd://h/x")

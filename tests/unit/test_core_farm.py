@@ -205,3 +205,30 @@ def test_identical_nodes_get_an_even_share(count: int, tasks: int) -> None:
     chosen = place([Request(f"r{i}") for i in range(tasks)], nodes)
     per = [sum(1 for c in chosen if c.machine_id == n.machine_id) for n in nodes]
     assert max(per) - min(per) <= 1
+
+
+def test_the_head_of_up_ha_takes_a_task_only_when_no_other_node_fits() -> None:
+    from o2ctl.core.farm import FarmNode, Mode, Request, place
+    from o2ctl.core.placement import HEAD_LABEL
+
+    head = FarmNode("head", "h", "127.0.0.1", labels={HEAD_LABEL: "1"}, mode=Mode.SYNC,
+                    cpu=8, memory=8000)  # fmt: skip
+    flp = FarmNode("flp1", "f", "127.0.0.1", mode=Mode.SYNC, cpu=1, memory=1000)
+    req = Request("r#t")
+    assert [n.machine_id for n in place([req, req, req], [head, flp])] == ["flp1"] * 3
+    assert [n.machine_id for n in place([req], [head])] == ["head"]
+
+
+def test_head_lost_and_back_are_said_once_each() -> None:
+    from o2ctl.core.farm import FarmNode, head_changes
+    from o2ctl.core.placement import HEAD_LABEL
+
+    old = FarmNode("head", "n0", "127.0.0.1", labels={HEAD_LABEL: "1"}, alive=False)
+    new = FarmNode("head", "n1", "127.0.0.1", labels={HEAD_LABEL: "1"})
+    flp = FarmNode("flp1", "n2", "127.0.0.1", alive=False)
+    said: set[str] = set()
+    assert head_changes([new, flp], said) == []  # a head alone and alive: nothing to say
+    changes = head_changes([old, new, flp], said)
+    assert [(what, n.node_id) for what, n in changes] == [("head_lost", "n0"), ("head_back", "n1")]
+    said |= {"n0", "n1"}
+    assert head_changes([old, new, flp], said) == []
