@@ -12,8 +12,10 @@ blocking: each call runs in a thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -23,7 +25,10 @@ from o2ctl.api.messages import now_ms
 from o2ctl.api.rpcbase import ServicerBase, rpc
 from o2ctl.api.status import BadRequest
 from o2ctl.config import RepositoryManager
+from o2ctl.config.errors import ConfigError
 from o2ctl.config.git_repo import GitRepository
+from o2ctl.config.inventory import read_inventory
+from o2ctl.config.kvstore import open_config_store
 
 DETECTORS_ENV = "O2CTL_DETECTORS"
 ALICE_DETECTORS = (
@@ -33,16 +38,22 @@ ALICE_DETECTORS = (
 _ENDPOINT_KEYS = ("endpoint", "url", "uri", "address")
 
 
-def instance_detectors() -> list[str]:
-    """The detectors this o2ctl serves: ``$O2CTL_DETECTORS`` (comma separated), else ALICE's."""
+def instance_detectors(state: Path | None = None) -> list[str]:
+    """The detectors this o2ctl serves: ``$O2CTL_DETECTORS`` (comma separated), else the
+    hardware inventory's (``o2/hardware/detectors/DET/…`` in the configuration store, as
+    AliECS's apricot lists them), else ALICE's. Reads the store: call it off the loop."""
     raw = os.environ.get(DETECTORS_ENV, "")
     named = [d.strip().upper() for d in raw.split(",") if d.strip()]
+    if not named:
+        with contextlib.suppress(ConfigError):  # no readable store: ALICE's, as without one
+            store = open_config_store(state=state)
+            named = sorted(set(read_inventory(store).values())) if store is not None else []
     return sorted(set(named or ALICE_DETECTORS))
 
 
-def available_detectors(active: list[str]) -> list[str]:
-    """The instance's detectors that no environment holds."""
-    return [d for d in instance_detectors() if d not in set(active)]
+def available_detectors(active: list[str], state: Path | None = None) -> list[str]:
+    """The instance's detectors that no environment holds (reads the store: off the loop)."""
+    return [d for d in instance_detectors(state) if d not in set(active)]
 
 
 class RepoRpcs(ServicerBase):

@@ -13,8 +13,10 @@ The server holds no state of the control system: two servers over one controller
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -44,7 +46,7 @@ class ControlServicer(AutoRpcs, RepoRpcs, pb_grpc.ControlServicer):
         seq = await EventFeed(self.controller, self.closing).last_seq()
         tasks = await self._ask(self.controller.list_tasks.remote(), context)
         active = sorted(info.get("detectors") or {})
-        instance = available_detectors(active)
+        instance = await asyncio.to_thread(available_detectors, active, _state(info))
         return pb.GetFrameworkInfoReply(
             frameworkId=info.get("system_id") or info.get("node_id") or "",
             environmentsCount=info["environments"],
@@ -77,7 +79,8 @@ class ControlServicer(AutoRpcs, RepoRpcs, pb_grpc.ControlServicer):
         self, request: pb.Empty, context: grpc.aio.ServicerContext
     ) -> pb.GetAvailableDetectorsReply:
         info = await self._ask(self.controller.info.remote(), context)
-        free = available_detectors(sorted(info.get("detectors") or {}))
+        active = sorted(info.get("detectors") or {})
+        free = await asyncio.to_thread(available_detectors, active, _state(info))
         return pb.GetAvailableDetectorsReply(detectors=free, timestamp=now_ms())
 
     @rpc()
@@ -279,3 +282,8 @@ def _version() -> pb.Version:
     return pb.Version(
         major=nums[0], minor=nums[1], patch=nums[2], productName="o2ctl", versionStr=text
     )
+
+
+def _state(info: dict[str, Any]) -> Path | None:
+    """The controller's state directory (its configuration store may be there)."""
+    return Path(info["state_dir"]) if info.get("state_dir") else None

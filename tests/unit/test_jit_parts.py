@@ -211,3 +211,21 @@ def test_an_unreadable_inventory_is_one_template_error(tmp_path: Path) -> None:
     context = IntegrationContext(inventory=Inventory(DirectoryStore(tmp_path)))
     with pytest.raises(Error, match=r"DetectorForHost\('flp001'\): hardware inventory: host"):
         expand_workflow(Source(), "wf", integration=context)  # type: ignore[arg-type]
+
+
+def test_the_instance_detectors_come_from_the_hardware_inventory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GetAvailableDetectors' list: $O2CTL_DETECTORS, else the inventory's, else ALICE's."""
+    from o2ctl.api.repos import ALICE_DETECTORS, available_detectors, instance_detectors
+
+    monkeypatch.delenv("O2CTL_DETECTORS", raising=False)
+    monkeypatch.delenv("O2CTL_CONFIG_STORE", raising=False)
+    state = tmp_path / "state"
+    assert instance_detectors(state) == sorted(ALICE_DETECTORS)  # no store
+    for key in ("TPC/flps/flp001", "TPC/flps/flp002", "MID/flps/flp159"):
+        (state / "config/o2/hardware/detectors" / key).mkdir(parents=True)
+    assert instance_detectors(state) == ["MID", "TPC"]
+    assert available_detectors(["TPC"], state) == ["MID"]
+    monkeypatch.setenv("O2CTL_DETECTORS", "its, tst")
+    assert instance_detectors(state) == ["ITS", "TST"]
