@@ -32,8 +32,9 @@ def summary(info: pb.EnvironmentInfo) -> dict[str, Any]:
         "state": info.state,
         "root_state": info.rootState,
         "busy": info.currentTransition or None,
-        "run_number": info.currentRunNumber or None,  # as Environment.summary(): none once
-        "last_run_number": info.lastRunNumber or None,  # stopped, the latest kept here
+        # as Environment.summary(): no current run once stopped, the ended one kept as last
+        "run_number": info.currentRunNumber or None,
+        "last_run_number": None if info.currentRunNumber else (info.lastRunNumber or None),
         "created": seconds(info.createdWhen),
         "tasks": info.numberOfTasks,
         "detectors": list(info.includedDetectors),

@@ -22,6 +22,7 @@ SUMMARY = {
     "root_state": "RUNNING",
     "busy": None,
     "run_number": 7,
+    "last_run_number": None,  # the run in progress is not the last one yet
     "created": 1700000000.5,
     "tasks": 1,
     "detectors": ["TPC"],
