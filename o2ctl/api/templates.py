@@ -14,7 +14,6 @@ thread.
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 import json
 import logging
@@ -55,9 +54,11 @@ def workflow_templates(
             specs = _with_site_vars(header.var_specs, site_vars)
             size = len(json.dumps(specs))
             if size > budget:
-                log.warning("%s/%s: var specs left out (the reply is over its size)", repo, name)
-                specs = {}
-            budget -= len(json.dumps(specs))
+                log.warning(
+                    "%s/%s: var specs left out: the reply would be over its size", repo.name, name
+                )
+                specs, size = {}, 0
+            budget -= size
             out.append(
                 {
                     "repo": repo.name,
@@ -81,9 +82,11 @@ def _header(repo: ConfigRepository, name: str) -> TemplateHeader:
 
 def _site_vars() -> dict[str, str]:
     """The runtime store's global vars; none when it cannot be read (specs keep theirs)."""
-    with contextlib.suppress(ConfigError, OSError):
+    try:
         return dict(open_runtime_store(os.environ.get(RUNTIME_STORE_ENV) or None).global_vars())
-    return {}
+    except (ConfigError, OSError) as error:
+        log.warning("var specs without the site's global vars: %s", error)
+        return {}
 
 
 def _with_site_vars(

@@ -11,6 +11,7 @@ declared in ``defaults``, not of one declared in ``vars``). Pure: no Ray.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -146,3 +147,18 @@ def test_the_listing_filters_and_applies_site_vars(
     by = {f["name"]: f for f in choice["vars"]}
     assert by["n"]["default"] == "6" and by["n"]["label"] == "How many"
     assert by["flag"]["values"] == ["true", "false"] and by["huge"]["label"] == "huge"
+
+
+def test_the_reply_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import o2ctl.api.templates as listing
+
+    monkeypatch.setenv("O2CTL_STATE_DIR", str(tmp_path / "state"))
+    repo = tmp_path / "repo"
+    (repo / "workflows").mkdir(parents=True)
+    for name in ("a", "b"):
+        (repo / "workflows" / f"{name}.yaml").write_text(OURS % ("y" * 3000))
+    one = len(json.dumps(workflow_templates("", str(repo))[0]["var_specs"]))
+    monkeypatch.setattr(listing, "MAX_REPLY_SPEC_CHARS", one + 10)
+    a, b = workflow_templates("", str(repo))
+    assert len(a["var_specs"]) == 6 and b["var_specs"] == {}, "the second is over the budget"
+    assert b["description"] == "a fixture of public variables", "still listed, described"
