@@ -84,7 +84,9 @@ def read_header(text: str, origin: str) -> TemplateHeader:
             skipped.append(f"{origin}:{line}: public variable {name!r} ignored: {why}")
     return TemplateHeader(
         public=isinstance(doc.get("name"), Public),
-        description=_text(description.value, MAX_TEXT) if isinstance(description, Public) else "",
+        description=to_text(description.value)[:MAX_TEXT]
+        if isinstance(description, Public)
+        else "",
         var_specs=specs,
         skipped=skipped,
     )

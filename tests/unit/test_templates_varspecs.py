@@ -23,7 +23,7 @@ from o2ctl.api.templates import workflow_templates
 from o2ctl.config import open_runtime_store
 from o2ctl.console import views
 from o2ctl.templates import TemplateError
-from o2ctl.templates.varspecs import MAX_DEFAULT, TemplateHeader, read_header
+from o2ctl.templates.varspecs import MAX_DEFAULT, MAX_TEXT, TemplateHeader, read_header
 
 OURS = """\
 name: !public ours
@@ -117,6 +117,8 @@ def test_what_is_refused_or_dropped() -> None:
         header_of("- a\n- b\n")
     with pytest.raises(TemplateError, match="bad YAML"):
         header_of("defaults: {a: [\n")
+    long = header_of(f"description: !public {'d' * (2 * MAX_TEXT)}\n")
+    assert long.description == "d" * MAX_TEXT, "a description is cut, never an error"
     private = header_of("name: secret\ndescription: not public\n")
     assert not private.public and private.description == "" and private.var_specs == {}
 
