@@ -101,13 +101,14 @@ class ApiClient:
             "detectors": dict(r.detectors),
         }
 
-    def templates(self, repo_pattern: str = "") -> list[dict[str, Any]]:
-        r = self._call(
-            "GetWorkflowTemplates", pb.GetWorkflowTemplatesRequest(repoPattern=repo_pattern)
+    def templates(self, repo_pattern: str = "", all_workflows: bool = True) -> list[dict[str, Any]]:
+        """Every workflow template (only the public ones without ``all_workflows``, as
+        AliECS's GUI asks), with its description and the specs of its public variables."""
+        request = pb.GetWorkflowTemplatesRequest(
+            repoPattern=repo_pattern, allWorkflows=all_workflows
         )
         return [
-            {"repo": t.repo, "template": t.template, "revision": t.revision, "default": t.default}
-            for t in r.workflowTemplates
+            dicts.template(t) for t in self._call("GetWorkflowTemplates", request).workflowTemplates
         ]
 
     # -- environments -------------------------------------------------------------------

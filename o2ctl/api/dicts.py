@@ -24,6 +24,34 @@ def seconds(millis: int | str) -> float:
         return 0.0
 
 
+def template(t: pb.WorkflowTemplateInfo) -> dict[str, Any]:
+    """A listed workflow template; ``var_specs`` as ``o2ctl.templates.varspecs`` reads them."""
+    return {
+        "repo": t.repo,
+        "template": t.template,
+        "revision": t.revision,
+        "default": t.default,
+        "description": t.description,
+        "var_specs": {name: var_spec(s) for name, s in t.varSpecMap.items()},
+    }
+
+
+def var_spec(s: pb.VarSpecMessage) -> dict[str, Any]:
+    return {
+        "default_value": s.defaultValue,
+        "type": pb.VarSpecMessage.Type.Name(s.type),
+        "widget": pb.VarSpecMessage.UiWidget.Name(s.widget),
+        "allowed_values": list(s.allowedValues),
+        "index": s.index,
+        "rows": s.rows,
+        "label": s.label,
+        "description": s.description,
+        "panel": s.panel,
+        "visible_if": s.visibleIf,
+        "enabled_if": s.enabledIf,
+    }
+
+
 def summary(info: pb.EnvironmentInfo) -> dict[str, Any]:
     """An environment as ``Environment.summary()`` reads (without durations)."""
     return {

@@ -64,9 +64,11 @@ class RepoRpcs(ServicerBase):
         from o2ctl.api.templates import workflow_templates
 
         info = await self._ask(self.controller.info.remote(), context)
-        found = await asyncio.to_thread(workflow_templates, request.repoPattern, info.get("repo"))
+        found = await asyncio.to_thread(
+            workflow_templates, request.repoPattern, info.get("repo"), request.allWorkflows
+        )
         return pb.GetWorkflowTemplatesReply(
-            workflowTemplates=[pb.WorkflowTemplateInfo(**t) for t in found], timestamp=now_ms()
+            workflowTemplates=[_template_info(t) for t in found], timestamp=now_ms()
         )
 
     @rpc(plain=grpc.StatusCode.INVALID_ARGUMENT)
@@ -147,6 +149,34 @@ class RepoRpcs(ServicerBase):
     ) -> pb.ListIntegratedServicesReply:
         services = await asyncio.to_thread(_services)
         return pb.ListIntegratedServicesReply(services=services, timestamp=now_ms())
+
+
+def _template_info(t: dict[str, Any]) -> pb.WorkflowTemplateInfo:
+    """One listed template with its var specs, as AliECS answers it."""
+    specs = {
+        name: pb.VarSpecMessage(
+            defaultValue=s["default_value"],
+            type=s["type"],  # a name of the enum (varspecs.TYPES)
+            label=s["label"],
+            description=s["description"],
+            widget=s["widget"],  # varspecs.WIDGETS
+            panel=s["panel"],
+            allowedValues=s["allowed_values"],
+            index=s["index"],
+            visibleIf=s["visible_if"],
+            enabledIf=s["enabled_if"],
+            rows=s["rows"],
+        )
+        for name, s in t["var_specs"].items()
+    }
+    return pb.WorkflowTemplateInfo(
+        repo=t["repo"],
+        template=t["template"],
+        revision=t["revision"],
+        default=t["default"],
+        description=t["description"],
+        varSpecMap=specs,
+    )
 
 
 def _entry(manager: RepositoryManager, index: int) -> Any:

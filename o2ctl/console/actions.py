@@ -165,7 +165,7 @@ async def modify(request: web.Request) -> dict[str, Any]:
 @answer
 async def templates(request: web.Request) -> dict[str, Any]:
     found, info = await asyncio.gather(api(request, "templates"), api(request, "info"))
-    return {"templates": found, "locks": views.locks(info)}
+    return {"templates": [views.template_choice(t) for t in found], "locks": views.locks(info)}
 
 
 # -- farm and runs ------------------------------------------------------------------------

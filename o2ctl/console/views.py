@@ -3,7 +3,8 @@
 An environment row (state, run number, detectors, tasks per state, since when in this
 state), the transition buttons of one environment (every event, the legal ones enabled,
 the others disabled with the reason, the destructive ones asking first), the detectors
-held by environments, and the variables a create sends. Pure: dicts in, dicts out.
+held by environments, the variable fields of the Create page (from the template's var
+specs) and the variables a create sends. Pure: dicts in, dicts out.
 """
 
 from __future__ import annotations
@@ -99,6 +100,28 @@ def create_vars(vars_: Any, detectors: Any) -> dict[str, str]:
             raise ValueError("detectors must be a list of names")
         out["detectors"] = json.dumps([d.strip() for d in detectors if d.strip()])
     return out
+
+
+def template_choice(t: dict[str, Any]) -> dict[str, Any]:
+    """A template of the Create page: its variable fields grouped by panel, in the
+    template's order (index, then name), prefilled with the defaults, labelled, hinted, a
+    choice where values are given. The page sends only what the user changed, so the others
+    keep the template's own precedence (a role's ``vars`` still beats a default)."""
+    specs = t.get("var_specs") or {}
+    fields = [
+        {
+            "name": name,
+            "default": s["default_value"],
+            "label": s["label"] or name,
+            "hint": s["description"],
+            "type": s["type"],
+            "values": s["allowed_values"] or (["true", "false"] if s["type"] == "bool" else []),
+            "panel": s["panel"],
+        }
+        for name, s in sorted(specs.items(), key=lambda kv: (kv[1]["panel"], kv[1]["index"], kv[0]))
+    ]
+    keep = ("repo", "template", "revision", "default", "description")
+    return {**{k: t.get(k) for k in keep}, "vars": fields}
 
 
 def names(value: Any, what: str) -> list[str]:

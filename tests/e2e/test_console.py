@@ -3,7 +3,8 @@
 Headless Chromium (Debian's ``/usr/bin/chromium``, which ``.ci/packages`` installs; the
 test skips saying so when it is missing) driven by Playwright from PyPI, with no browser
 download. The shifter's path: a wrong token is refused, sign in, create the example
-pipeline from the Create page, watch it reach CONFIGURED on the page without reloading it
+pipeline from the Create page (its variables prefilled from the template's var specs, one
+edited), watch it reach CONFIGURED on the page without reloading it
 (live, by the event push), START and see the run number, STOP, destroy. A transition that
 is not legal is not offered (disabled, saying why), the API's error for a bad change is
 shown on the page, switching the node that holds its tasks to async is refused with the
@@ -106,7 +107,10 @@ def test_shifter_path(system: System, browser: Any, tmp_path: Path) -> None:
     )
     page.click("nav >> text=Create")
     page.select_option("#workflow", PIPELINE)
-    page.fill("#vars", "nProcessors=1")
+    processors = page.locator("#var-specs input[data-var=nProcessors]")
+    expect(processors).to_have_value("4")  # prefilled from the template's var spec
+    expect(page.locator("#var-specs select[data-var=severity]")).to_have_value("info")
+    processors.fill("1")  # the user's edit wins: three tasks below
     page.click("#create")
     row = page.locator("#envs tr[data-env]")
     wait_for(

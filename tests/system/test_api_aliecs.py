@@ -265,3 +265,19 @@ def test_repositories_detectors_and_services(
     assert services["testplugin"].enabled and services["testplugin"].connectionState == "READY"
     err = refused(client, "Teardown", pb.TeardownRequest(reason="test"))
     assert err.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+def test_workflow_templates_carry_their_var_specs(client: Client) -> None:
+    """As the GUI asks (no flags: public workflows only), each with its description and the
+    specs of its ``!public`` variables, read from our ``workflows/`` repository."""
+    listed = client("GetWorkflowTemplates", pb.GetWorkflowTemplatesRequest()).workflowTemplates
+    by = {t.template: t for t in listed}
+    assert {PIPELINE, "direct-example", "calls-example"} <= set(by)
+    pipeline = by[PIPELINE]
+    assert "nProcessors processors" in pipeline.description
+    n = pipeline.varSpecMap["nProcessors"]
+    assert (n.defaultValue, n.type, n.label) == ("4", pb.VarSpecMessage.number, "Processors")
+    severity = pipeline.varSpecMap["severity"]
+    assert severity.widget == pb.VarSpecMessage.dropDownBox and severity.defaultValue == "info"
+    assert "debug" in severity.allowedValues and severity.index == 1
+    assert by["direct-example"].varSpecMap["nWorkers"].defaultValue == "1"

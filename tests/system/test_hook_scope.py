@@ -106,7 +106,7 @@ def aimed_repo(tmp_path: Path, victim: Path) -> Iterator[str]:
             "    task: {load: o2ctl-cleanup, trigger: DESTROY, timeout: 10s, critical: false}\n"
         )
     (repo / "workflows" / "aimed.yaml").write_text(
-        text.replace("name: direct-example", "name: aimed")
+        text.replace("name: !public direct-example", "name: aimed")
     )
     (tmp_path / "s").mkdir()
     manager = RepositoryManager()

@@ -76,7 +76,7 @@ def test_repo(tmp_path: Path) -> Any:
     shutil.copytree(ROOT / "workflows" / "tasks", repo / "tasks")
     (repo / "workflows").mkdir()
     text = (ROOT / "workflows" / "workflows" / f"{PIPELINE}.yaml").read_text()
-    text = text.replace("name: " + PIPELINE, "name: noncritical-sink").replace(
+    text = text.replace("name: !public " + PIPELINE, "name: noncritical-sink").replace(
         "      load: fairmq-ex-1-n-1-sink",
         "      load: fairmq-ex-1-n-1-sink\n      critical: false",
     )

@@ -306,37 +306,6 @@ function wireEnv(envId, view) {
   }));
 }
 
-async function createPage() {
-  S.view = { onEvents: null };
-  const d = await call("GET", "/api/templates");
-  const opts = d.templates.map((t) => {
-    const ref = t.default ? t.template : `${t.repo}/workflows/${t.template}` +
-      (t.revision ? "@" + t.revision : "");
-    return `<option value="${esc(ref)}">${esc(t.repo)}: ${esc(t.template)}</option>`;
-  }).join("");
-  const locks = Object.entries(d.locks).map(([det, env]) =>
-    `<li><b>${esc(det)}</b> locked by <a href="#/env/${esc(env)}">${esc(env)}</a></li>`).join("");
-  $("#view").innerHTML = `<h2>Create an environment</h2><form id="create-form">
-    <p>workflow <select id="workflow">${opts}</select></p>
-    <p>detectors <input id="detectors" size="30" placeholder="comma-separated, e.g. TPC,ITS"></p>
-    <p class="muted">locked by another environment:</p><ul id="locks">${locks || "<li>none</li>"}</ul>
-    <p>variables (name=value, one a line; the template's defaults apply to the others)<br>
-    <textarea id="vars"></textarea></p>
-    <button type="submit" id="create">Create</button></form><p id="create-status"></p>`;
-  $("#create-form").addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    guarded(async () => {
-      const vars = Object.fromEntries($("#vars").value.split("\n").filter((l) => l.includes("="))
-        .map((l) => [l.slice(0, l.indexOf("=")).trim(), l.slice(l.indexOf("=") + 1).trim()]));
-      const detectors = $("#detectors").value.split(",").map((s) => s.trim()).filter(Boolean);
-      const r = await call("POST", "/api/env",
-        { workflow: $("#workflow").value, vars, detectors: detectors.length ? detectors : null });
-      S.jobs.add(r.job);
-      location.hash = "#/envs";
-    });
-  });
-}
-
 async function farmPage() {
   const view = { onEvents: null };
   S.view = view;
