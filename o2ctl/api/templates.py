@@ -22,6 +22,7 @@ from typing import Any
 
 from o2ctl.config import ConfigRepository, RepositoryManager, open_runtime_store
 from o2ctl.config.errors import ConfigError
+from o2ctl.templates.errors import TemplateError
 from o2ctl.templates.varspecs import TemplateHeader, read_header
 
 log = logging.getLogger("o2ctl.api")
@@ -73,8 +74,15 @@ def workflow_templates(
 
 
 def _header(repo: ConfigRepository, name: str) -> TemplateHeader:
-    found = repo.get_template("workflow", name)
-    header = read_header(found.text, found.origin)
+    """The template's header; one that cannot be read is listed with the reason as its
+    description (AliECS fails the whole listing: one broken file would empty a shift crew's
+    Create page), so an operator sees which file is broken and why."""
+    try:
+        found = repo.get_template("workflow", name)
+        header = read_header(found.text, found.origin)
+    except (TemplateError, ConfigError) as error:
+        log.warning("workflow template %s/%s cannot be read: %s", repo.name, name, error)
+        return TemplateHeader(public=True, description=f"cannot be read: {error}")
     for why in header.skipped:
         log.warning("%s", why)
     return header

@@ -61,8 +61,8 @@ def faulty_repo(tmp_path: Path) -> Iterator[str]:
         "    constraints:\n      - attribute: machine_type\n"
         '        value: "{{ proc_machine_type }}"\n'
         "    task:\n      load: fairmq-ex-1-n-1-processor",
-    ).replace(f"name: {PIPELINE}", "name: pinned")
-    assert "machine_type" in text
+    ).replace(f"name: !public {PIPELINE}", "name: pinned")
+    assert "machine_type" in text and "name: pinned" in text
     (repo / "workflows" / "pinned.yaml").write_text(text)
     manager = RepositoryManager()
     manager.add(str(repo), name="faulty")

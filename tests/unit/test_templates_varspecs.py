@@ -144,6 +144,13 @@ def test_the_listing_filters_and_applies_site_vars(
     wire = dicts.template(_template_info(ours))  # the reply's message and back
     assert wire == {**ours, "var_specs": {k: _no_source(v) for k, v in ours["var_specs"].items()}}
 
+    (repo / "workflows" / "broken.yaml").write_text("name: !public broken\nroles: [\n")
+    listed = {t["template"]: t for t in workflow_templates("", str(repo), all_workflows=False)}
+    assert set(listed) == {"broken", "ours"}, "one broken file does not hide the others"
+    assert listed["broken"]["description"].startswith("cannot be read: ")
+    assert "broken.yaml" in listed["broken"]["description"] and not listed["broken"]["var_specs"]
+    (repo / "workflows" / "broken.yaml").unlink()
+
     choice = views.template_choice(ours)
     assert [f["name"] for f in choice["vars"]] == ["deep", "flag", "huge", "mode", "odd", "n"]
     by = {f["name"]: f for f in choice["vars"]}
