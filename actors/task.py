@@ -35,7 +35,7 @@ from typing import Any
 
 import ray
 
-from actors import launchrec
+from actors import launchrec, taskwatch
 from actors.cluster import port_is_free
 from actors.errors import PortTaken
 from actors.naming import process_owner
@@ -203,7 +203,7 @@ class TaskRuntime:
         self.pid, self.exited, self.exit_code = self._proc.pid, False, None
         self.started = launchrec.start_time(self.pid) or time.time()
         await self._save_record()
-        self._bg.append(asyncio.create_task(self._watch_exit()))
+        self._bg.append(asyncio.create_task(taskwatch.watch_exit(self)))
         if not req.controlled:
             self._set(TaskState.RUNNING)
             return self.snapshot()
@@ -220,7 +220,7 @@ class TaskRuntime:
             await self._terminate(grace_s=1.0)
             raise RuntimeError(f"{self._who()}: did not start: {exc}") from None
         self._set(task_state(state))
-        self._bg.append(asyncio.create_task(self._watch_process()))
+        self._bg.append(asyncio.create_task(taskwatch.watch_process(self)))
         return self.snapshot()
 
     def _controller(self, req: LaunchRequest) -> Any:
@@ -273,51 +273,6 @@ class TaskRuntime:
     async def adopt(self) -> bool:
         """Find this task's process again from its launch record; False if there is none."""
         return await readopt(self)
-
-    # -- watching -------------------------------------------------------------------
-    async def _watch_exit(self) -> None:
-        if self._proc is not None:
-            self._on_exit(await self._proc.wait())
-        else:
-            await processes.wait_gone(self.pid)
-            self._on_exit(None)
-
-    def _on_exit(self, rc: int | None) -> None:
-        if self.exited:
-            return
-        self.exited, self.exit_code = True, rc
-        with contextlib.suppress(Exception):
-            launchrec.remove(self.state_dir, self.task_id)
-        if self._exiting or (self.req is not None and not self.req.controlled and rc == 0):
-            self._set(TaskState.DONE, report=not self._exiting)
-            return
-        last = tail(self.req.log_path) if self.req else ""
-        msg = f"{self._who()}: process {describe_exit(rc)}" + (f"; log: {last}" if last else "")
-        self._set(TaskState.ERROR, msg, report=True)
-
-    async def _watch_process(self) -> None:
-        with contextlib.suppress(Exception):
-            async for upd in self._ctl.watch(poll_interval=1.0):
-                new = task_state(upd.state)
-                if self._exiting or upd.intermediate or new == TaskState.UNKNOWN:
-                    continue
-                if getattr(upd, "event", None) == 3:  # TASK_INTERNAL_ERROR
-                    self._set(TaskState.ERROR, f"{self._who()}: internal error", report=True)
-                elif new != self.state and not self._commanded:
-                    await self._confirm()
-                if getattr(upd, "event", None) == 1 and self.env is not None:  # END_OF_STREAM
-                    self.env.device_event.remote(self.role_path, "END_OF_STREAM")
-
-    async def _confirm(self) -> None:
-        """Report a change the watch saw, once a fresh GetState agrees (a poll answered just
-        after a transition may carry the state from before it)."""
-        async with self._command:
-            try:
-                now = task_state(await self._ctl.get_state(2.0))
-            except Exception:
-                return  # a process that stopped answering: its exit is reported by the exit watcher
-            if now not in (self.state, TaskState.UNKNOWN):
-                self._set(now, report=True)
 
     # -- commands -------------------------------------------------------------------
     async def transition(
@@ -397,7 +352,7 @@ class TaskRuntime:
                 await self._terminate(1.0)
                 self._set(TaskState.ERROR, self.error)
         if self._proc is not None and self._proc.returncode is not None:
-            self._on_exit(self._proc.returncode)
+            taskwatch.on_exit(self, self._proc.returncode)
         return self.snapshot()
 
     async def restart(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from actors import launchrec
+from actors import launchrec, taskwatch
 from actors.errors import PortTaken
 from actors.taskproc import LaunchRequest
 from o2ctl.core.states import TaskState, task_state
@@ -43,7 +43,7 @@ async def readopt(self: TaskRuntime) -> bool:
         self._set(TaskState.ERROR, msg, report=True)
         return True
     await self._save_record()
-    self._bg.append(asyncio.create_task(self._watch_exit()))
+    self._bg.append(asyncio.create_task(taskwatch.watch_exit(self)))
     if not self.req.controlled:
         self._set(TaskState.RUNNING, report=True)
         return True
@@ -63,5 +63,5 @@ async def readopt(self: TaskRuntime) -> bool:
         )
         return True
     self._set(now, report=True)
-    self._bg.append(asyncio.create_task(self._watch_process()))
+    self._bg.append(asyncio.create_task(taskwatch.watch_process(self)))
     return True
