@@ -12,7 +12,10 @@ What flows through:
   that environment's events from the request on (none is missed even when the client
   subscribes late) and ends after the final one (state DONE, "environment teardown
   complete").
-* ``Subscribe`` with any other id follows every event of the system (or of ``envId``).
+* ``Subscribe`` with o2ctl's ``everything``, ``envId`` or ``after`` follows every event of
+  the system (or of ``envId``). Without them the id names an automatic environment's
+  subscription: one not asked for yet is waited for, as AliECS waits (its ``coconut``
+  subscribes first, then asks for NewAutoEnvironment with that id).
 
 The driver of an automatic environment lives in this server (as AliECS's lives in its
 core): the environment, its tasks and its events are the controller's and outlive it.
@@ -43,6 +46,7 @@ from o2ctl.core.ids import new_id
 log = logging.getLogger("o2ctl.api")
 
 POLL_S = 0.5  # how often a driver looks at its running environment
+SUBSCRIPTION_POLL_S = 0.05  # how often a subscriber waits for its NewAutoEnvironment
 MAX_SUBSCRIPTIONS = 1000
 DONE = "DONE"  # the state of an automatic environment's last event
 
@@ -98,6 +102,8 @@ class AutoRpcs(ServicerBase):
         feed = self._feed()
         try:
             sub = self._subs.get(request.id)
+            if sub is None and not _follows_all(request):
+                sub = await self._subscription(request.id)
             if sub is not None:  # an automatic environment's stream: it ends with it
                 async for event in feed.follow(sub.after, sub.env_id):
                     yield event
@@ -114,6 +120,16 @@ class AutoRpcs(ServicerBase):
         except Exception as exc:
             code, message = status_of(exc)
             await context.abort(code, message)
+
+    async def _subscription(self, sub_id: str) -> Subscription | None:
+        """The automatic environment's subscription ``sub_id``, once NewAutoEnvironment asks
+        for it (None when the server closes; a client that gives up cancels this)."""
+        while not self.closing.is_set():
+            found = self._subs.get(sub_id)
+            if found is not None:
+                return found
+            await asyncio.sleep(SUBSCRIPTION_POLL_S)
+        return None
 
     # -- the drivers ------------------------------------------------------------------
     def _feed(self) -> EventFeed:
@@ -190,3 +206,8 @@ class AutoRpcs(ServicerBase):
         await self._note(env_id, "ERROR", problem, error=problem)
         with contextlib.suppress(Exception):
             await self.controller.destroy_environment.remote(env_id, False, True, True)
+
+
+def _follows_all(request: pb.SubscribeRequest) -> bool:
+    """o2ctl's own ways of asking for the system's stream rather than a subscription."""
+    return bool(request.everything or request.envId or request.HasField("after"))

@@ -295,7 +295,7 @@ class ApiClient:
         ``after``: replay from that sequence number first (``info()["last_event_seq"]``
         is the current one); None: only what happens from now on.
         """
-        request = pb.SubscribeRequest(id="o2ctl-client", envId=env_id or "")
+        request = pb.SubscribeRequest(id="o2ctl-client", envId=env_id or "", everything=True)
         if after is not None:
             request.after = after
         stream = self.stub.Subscribe(request, metadata=self._metadata, timeout=timeout)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -136,10 +137,20 @@ def test_an_environment_driven_through_a_run(clean_o2: Any, client: Client) -> N
     assert len(reply.cleanupTasksReply.killedTasks) == 3
 
 
-def auto_run(client: Client, sub_id: str, workflow: str, vars: dict[str, str]) -> list[ev.Event]:
+def auto_run(
+    client: Client, sub_id: str, workflow: str, vars: dict[str, str], first: bool = False
+) -> list[ev.Event]:
+    """``first``: Subscribe before NewAutoEnvironment, as AliECS's coconut does (the server
+    waits for the subscription; it must then stream that environment only and end)."""
     request = pb.NewAutoEnvironmentRequest(workflowTemplate=workflow, vars=vars, id=sub_id)
-    assert client("NewAutoEnvironment", request).timestamp > 0
-    events = client.stream(pb.SubscribeRequest(id=sub_id), timeout=240)
+    if first:
+        with ThreadPoolExecutor(1) as pool:
+            subscribed = pool.submit(client.stream, pb.SubscribeRequest(id=sub_id), 240)
+            assert client("NewAutoEnvironment", request).timestamp > 0
+            events = subscribed.result()
+    else:
+        assert client("NewAutoEnvironment", request).timestamp > 0
+        events = client.stream(pb.SubscribeRequest(id=sub_id), timeout=240)
     last = events[-1].environmentEvent
     assert (last.state, last.message) == ("DONE", "environment teardown complete")
     env_ids = {e.environmentEvent.environmentId for e in events if e.environmentEvent.environmentId}
@@ -171,7 +182,7 @@ def test_an_automatic_environment_ends_when_every_device_sent_end_of_stream(
 def test_an_automatic_environment_stops_after_its_auto_stop_timeout(
     clean_o2: Any, client: Client
 ) -> None:
-    events = auto_run(client, "timed-run", PIPELINE, {**ONE, "auto_stop_timeout": "2s"})
+    events = auto_run(client, "timed-run", PIPELINE, {**ONE, "auto_stop_timeout": "2s"}, first=True)
     messages = [e.environmentEvent.message for e in events]
     assert "stopping the run: auto_stop_timeout of 2s passed" in messages
     at = {

@@ -14,14 +14,16 @@ class Empty(_message.Message):
     def __init__(self) -> None: ...
 
 class SubscribeRequest(_message.Message):
-    __slots__ = ("id", "envId", "after")
+    __slots__ = ("id", "envId", "after", "everything")
     ID_FIELD_NUMBER: _ClassVar[int]
     ENVID_FIELD_NUMBER: _ClassVar[int]
     AFTER_FIELD_NUMBER: _ClassVar[int]
+    EVERYTHING_FIELD_NUMBER: _ClassVar[int]
     id: str
     envId: str
     after: int
-    def __init__(self, id: _Optional[str] = ..., envId: _Optional[str] = ..., after: _Optional[int] = ...) -> None: ...
+    everything: bool
+    def __init__(self, id: _Optional[str] = ..., envId: _Optional[str] = ..., after: _Optional[int] = ..., everything: _Optional[bool] = ...) -> None: ...
 
 class GetFrameworkInfoRequest(_message.Message):
     __slots__ = ()
