@@ -83,7 +83,8 @@ class ControllerRuntime:
                 **(settings or {}),
             },
         )
-        self.registry = TaskRegistry(PortAllocator(is_free=self._port_free))
+        ports = PortAllocator(is_free=self._port_free, seed=self.system_id)
+        self.registry = TaskRegistry(ports)
         self.envs: dict[str, Any] = {}
         self.detectors = DetectorLocks()  # one environment per detector
         self.events = EventLog(capacity=50_000)

@@ -13,6 +13,7 @@ plane restart) with ``snapshot``/``restore``.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -38,11 +39,16 @@ class PortAllocator:
         self,
         port_range: tuple[int, int] = DEFAULT_RANGE,
         is_free: Callable[[str, int], bool] | None = None,
+        seed: str = "",
     ) -> None:
         lo, hi = port_range
         if not 0 < lo <= hi < 65536:
             raise ValueError(f"bad port range {lo}-{hi}")
         self._lo, self._hi = lo, hi
+        # where each host's search begins: the system's own place in the range (``seed``:
+        # its id), so that two systems on one host do not hand out the same ports in the
+        # same order (``is_free`` sees a port only once its process has bound it)
+        self._first = lo + zlib.crc32(seed.encode()) % (hi - lo + 1) if seed else lo
         self._is_free = is_free
         self._used: dict[tuple[str, int], PortRecord] = {}
         self._next: dict[str, int] = {}
@@ -50,7 +56,7 @@ class PortAllocator:
     def allocate(self, host: str, owner: str, purpose: str = "") -> int:
         """A port on ``host`` that no other owner holds, reserved for ``owner``."""
         span = self._hi - self._lo + 1
-        start = self._next.get(host, self._lo)
+        start = self._next.get(host, self._first)
         for i in range(span):
             port = self._lo + (start - self._lo + i) % span
             if (host, port) in self._used:

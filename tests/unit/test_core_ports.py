@@ -39,3 +39,17 @@ def test_all_or_nothing() -> None:
 def test_is_free_probe_skips_taken_ports() -> None:
     alloc = PortAllocator((30000, 30010), is_free=lambda h, p: p % 2 == 1)
     assert alloc.allocate("h", "a") % 2 == 1
+
+
+def test_two_systems_on_one_host_begin_at_their_own_places_and_wrap() -> None:
+    """Two o2ctl systems sharing a host each begin their search at their own place in the
+    range (their id is the seed): their first ports differ, the search still covers the
+    whole range and wraps, and one system's allocation is the same after its restart."""
+    a, b = PortAllocator((20000, 31999), seed="sysA"), PortAllocator((20000, 31999), seed="sysB")
+    first_a = [a.allocate("h", f"t{i}") for i in range(50)]
+    first_b = [b.allocate("h", f"t{i}") for i in range(50)]
+    assert not set(first_a) & set(first_b)
+    again = PortAllocator((20000, 31999), seed="sysA")
+    assert [again.allocate("h", f"t{i}") for i in range(50)] == first_a
+    small = PortAllocator((30000, 30004), seed="sysA")
+    assert sorted(small.allocate("h", f"t{i}") for i in range(5)) == list(range(30000, 30005))
