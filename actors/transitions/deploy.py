@@ -91,13 +91,29 @@ def role_nodes(root: Any, placements: dict[str, str]) -> dict[str, str]:
 
 
 def role_placement(env: EnvironmentRuntime, path: str, nodes: dict[str, str]) -> Any:
-    """A role whose tasks are on one node lives there (it drives them from there); any
-    other on the control node. Held hard (Ray's soft affinity puts a 0-CPU actor elsewhere
-    while the node is busy starting workers, as during a deploy): it goes with its node,
-    like its tasks; its parent drives its share meanwhile and RECOVER makes it again."""
+    """A role whose tasks are on one node lives there (it drives them from there), held
+    hard (Ray's soft affinity puts a 0-CPU actor elsewhere while the node is busy starting
+    workers, as during a deploy): it goes with its node, like its tasks; its parent drives
+    its share meanwhile and RECOVER makes it again. Any other lives at the environment's
+    role home (``find_home``: off the head under ``up --ha``, softly, so that Ray restarts
+    it elsewhere when that node is lost), else on the control node."""
     if path in nodes:
         return NodeAffinitySchedulingStrategy(nodes[path], soft=False)
-    return pinned(env.settings.control_node_id, soft=survives_head(env.settings.records_uri))
+    home = env.role_home or env.settings.control_node_id
+    return pinned(home, soft=survives_head(env.settings.records_uri))
+
+
+async def find_home(env: EnvironmentRuntime) -> None:
+    """Ask the controller where this environment's roles that span nodes go (beside the
+    environment when it is off the head: ``envlife.home``); the control node if it cannot
+    say."""
+    here = ""
+    with contextlib.suppress(Exception):  # not in a Ray worker (plain tests)
+        here = str(ray.get_runtime_context().get_node_id())
+    try:
+        env.role_home = str(await env.controller.control_home.remote(here))
+    except Exception:  # an older controller, or none (plain tests): as before
+        env.role_home = ""
 
 
 def create_roles(env: EnvironmentRuntime, nodes: dict[str, str] | None = None) -> None:
@@ -274,6 +290,7 @@ async def _launch(
 async def deploy(env: EnvironmentRuntime) -> None:
     specs = deployable(env.workflow.root.tasks())
     placements = await env.controller.place.remote(env.env_id, _requests(env), env.reclaim)
+    await find_home(env)
     create_roles(
         env,
         role_nodes(
