@@ -47,8 +47,9 @@ def start_api(
 
     system = connect(start=False)
     ha = survives_head(system.info().get("records"))
+    fixed_token, fixed_port = token, port  # (an API already serving keeps its own)
     if ha:  # restarted by Ray (the head lost): the same port and token, known beforehand
-        token, port = token or new_token(), port or free_port(host)
+        fixed_token, fixed_port = token or new_token(), port or free_port(host)
     actor: Any = ControlApiActor.options(
         name=API_ACTOR,
         namespace=naming.NAMESPACE,
@@ -56,7 +57,7 @@ def start_api(
         get_if_exists=True,
         max_restarts=-1 if ha else 0,
         scheduling_strategy=pinned(ray.get_runtime_context().get_node_id(), soft=ha),
-    ).remote(system.controller, host, port, token, tls_cert, tls_key, str(state_dir()))
+    ).remote(system.controller, host, fixed_port, fixed_token, tls_cert, tls_key, str(state_dir()))
     info: dict[str, Any] = call(actor.start.remote(), timeout=START_TIMEOUT_S)
     if token and info["token"] != token:
         raise ControlError(
