@@ -331,6 +331,10 @@ def status(
     from o2ctl.cli import hasup
     from o2ctl.config import state_dir
 
+    head = hasup.describe(state_dir())
+    if output != "json" and any(": restarting" in line for line in head):
+        for line in head:  # what is restarting, said before waiting for it (client)
+            console.print(line)
     info = client(address).info()
     head = hasup.describe(state_dir())
     if output == "json":
