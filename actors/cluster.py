@@ -15,7 +15,7 @@ from typing import Any
 
 import ray
 
-from o2ctl.core.placement import NodeInfo
+from o2ctl.core.placement import HEAD_LABEL, NodeInfo
 
 ATTRIBUTE_LABELS = ("machine_id", "machine_type", "node_class")
 
@@ -67,6 +67,25 @@ def pinned(node_id: str, soft: bool = False) -> Any:
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     return NodeAffinitySchedulingStrategy(node_id, soft=soft)
+
+
+NODE_ID_LABEL = "ray.io/node-id"  # a label Ray gives every node: its own id
+
+
+def home_options(
+    node_id: str, restartable: bool = False, avoid_head: bool = False
+) -> dict[str, Any]:
+    """Actor options keeping an actor on ``node_id`` (the default node if empty). With
+    ``restartable``: there while that node lives, and restarted by Ray on another when it
+    is lost (a node other than the head first, with ``avoid_head``): Ray's label selector
+    on the node's own id, with fallbacks. (Ray's soft node affinity, tried first, put such
+    0-CPU actors on other nodes from the start while theirs was busy starting workers.)"""
+    if not node_id or not restartable:
+        return {"scheduling_strategy": pinned(node_id)}
+    fallbacks: list[dict[str, Any]] = [{"label_selector": {}}]
+    if avoid_head:
+        fallbacks.insert(0, {"label_selector": {HEAD_LABEL: "!1"}})
+    return {"label_selector": {NODE_ID_LABEL: node_id}, "fallback_strategy": fallbacks}
 
 
 def survives_head(records_uri: str | None) -> bool:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import ray
 
 from actors import naming
-from actors.cluster import pinned, survives_head
+from actors.cluster import home_options, survives_head
 from actors.environment import EnvironmentActor
 from actors.envstore import ENVIRONMENTS, forget, save_workflow
 from actors.errors import ControlError, DeployFailed, NotFound, Restarting
@@ -85,7 +85,7 @@ async def create(
         name=naming.env_actor(env_id),
         namespace=naming.NAMESPACE,
         lifetime="detached",
-        scheduling_strategy=pinned(await home(ctrl), soft=survives_head(ctrl.records_uri)),
+        **home_options(await home(ctrl), survives_head(ctrl.records_uri), avoid_head=True),
     ).remote(env_id, ctrl._self(), ctrl.settings)
     ctrl.envs[env_id] = env
     ctrl.events.append(

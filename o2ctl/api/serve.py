@@ -15,7 +15,7 @@ from typing import Any
 import ray
 
 from actors import naming
-from actors.cluster import pinned, survives_head
+from actors.cluster import home_options, survives_head
 from actors.errors import ControlError
 from o2ctl.config.durable import state_dir
 
@@ -56,7 +56,7 @@ def start_api(
         lifetime="detached",
         get_if_exists=True,
         max_restarts=-1 if ha else 0,
-        scheduling_strategy=pinned(ray.get_runtime_context().get_node_id(), soft=ha),
+        **home_options(ray.get_runtime_context().get_node_id(), restartable=ha),
     ).remote(system.controller, host, fixed_port, fixed_token, tls_cert, tls_key, str(state_dir()))
     info: dict[str, Any] = call(actor.start.remote(), timeout=START_TIMEOUT_S)
     if token and info["token"] != token:

@@ -81,7 +81,7 @@ def _controller(
     else:  # restarting after a crash: say so and wait (o2ctl.sdk.restart)
         wait_ready(found, on_restart, restart_reason)
         return found
-    from actors.cluster import pinned, survives_head
+    from actors.cluster import home_options, survives_head
     from actors.controller import ControllerActor
 
     soft = survives_head(os.environ.get("O2CTL_RUNTIME_STORE"))  # up --ha: may leave the head
@@ -90,7 +90,7 @@ def _controller(
         namespace=naming.NAMESPACE,
         lifetime="detached",
         get_if_exists=True,
-        scheduling_strategy=pinned(ray.get_runtime_context().get_node_id(), soft=soft),
+        **home_options(ray.get_runtime_context().get_node_id(), restartable=soft),
     ).remote(state_dir, repo, settings)
     call(read(actor.info).remote(), timeout=120)
     return actor

@@ -26,6 +26,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,15 @@ def _usable(cli: Cli, env_id: str) -> bool:
     return [(e["env_id"], e["state"]) for e in envs] == [(env_id, "RUNNING")]
 
 
+def _api_lists(cli: Cli, endpoint: str, env_id: str) -> bool:
+    """The Control API answers at ``endpoint`` (restarted by Ray when the head was lost)."""
+    try:
+        listed = cli("--endpoint", endpoint, "env", "list", "-o", "json", timeout=60).stdout
+    except (AssertionError, OSError, subprocess.SubprocessError):
+        return False
+    return [e["env_id"] for e in json.loads(listed)] == [env_id]
+
+
 def _run(cli: Cli, env_id: str) -> Any:
     return json.loads(cli("env", "show", env_id, "-o", "json").stdout)["summary"]["run_number"]
 
@@ -64,18 +74,33 @@ def _cycle(cli: Cli, env_id: str, before: int) -> None:
     assert _run(cli, env_id) > before
 
 
+STATE_QUERY = """
+import json, sys
+from ray.util.state import list_actors, list_nodes
+gcs = sys.argv[1]
+heads = [n["node_id"] for n in list_nodes(address=gcs, detail=True) if n["is_head_node"]]
+alive = [("state", "=", "ALIVE")]
+rows = list_actors(address=gcs, filters=alive, detail=True, limit=10_000)
+print(json.dumps({"heads": heads, "actors": [[a["name"], a["node_id"]] for a in rows]}))
+"""
+
+
 def _off_head(gcs: str, env_id: str) -> None:
     """The environment actor and its role actors (node-local and spanning) are on farm
     nodes, not on the head; the environment's tasks span both nodes, so its root role is
-    one that spans nodes (Ray's state API, on this system's GCS: other Rays run here)."""
-    from ray.util.state import list_actors, list_nodes
-
-    heads = {n["node_id"] for n in list_nodes(address=gcs, detail=True) if n["is_head_node"]}
-    alive: list[Any] = [("state", "=", "ALIVE")]
+    one that spans nodes (Ray's state API on this system's GCS, other Rays run here; in a
+    process of its own, sending this machine's Ray token as the CLI does)."""
+    env = dict(os.environ)
+    if (Path.home() / ".ray" / "auth_token").exists():
+        env["RAY_AUTH_MODE"] = "token"
+    out = subprocess.run([sys.executable, "-c", STATE_QUERY, gcs], env=env, capture_output=True,
+                         text=True, timeout=120, check=True).stdout  # fmt: skip
+    found = json.loads(out)
+    heads = set(found["heads"])
     mine = {
-        a["name"]: a["node_id"]
-        for a in list_actors(address=gcs, filters=alive, detail=True, limit=10_000)
-        if a["name"] == f"env:{env_id}" or a["name"].startswith(f"{env_id}:")
+        name: node
+        for name, node in found["actors"]
+        if name == f"env:{env_id}" or name.startswith(f"{env_id}:")
     }
     tasks = {node for name, node in mine.items() if "#" in name}
     control = {name: node for name, node in mine.items() if "#" not in name}
@@ -130,8 +155,7 @@ def test_head_lost_run_goes_on(tmp_path: Path) -> None:
             took = _lose_head(cli, state, env_id, names)
             assert took < GCS_WINDOW_S
             _cycle(cli, env_id, _run(cli, env_id))
-            listed = cli("--endpoint", api, "env", "list", "-o", "json").stdout  # the same API
-            assert [e["env_id"] for e in json.loads(listed)] == [env_id]
+            wait_for(lambda: _api_lists(cli, api, env_id), GCS_WINDOW_S, "the API where it was")
             alive = {p.pid for p in find_owned(env_match=(SYSTEM_ENV, system))}
             assert devices <= alive, f"device processes restarted: {devices - alive}"
 
