@@ -58,6 +58,7 @@ def client(address: str | None = None) -> Any:
     except ControlError as exc:  # the head gone: say also what of ours is left
         raise ControlError(f"{exc}{localray.left_behind(known)}") from None
     localray.keep_default_sigterm()
+    localray.keep_stdout_clean()
     return connect(
         target, start=False, isolate_cwd=True, on_restart=head.say, restart_reason=head.reason
     )

@@ -97,3 +97,21 @@ def test_a_gcs_silent_without_a_supervisor_is_refused_at_once(
     with pytest.raises(ControlError, match="no o2ctl system answers"):
         wait.wait_head(_closed_port())
     assert capsys.readouterr().err == ""
+
+
+def test_rays_messages_to_the_cli_go_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    """A node "marked dead" during a head loss must not land in ``-o json``'s stdout."""
+    import ray._private.worker as ray_worker
+
+    from o2ctl.cli.localray import keep_stdout_clean
+
+    before = ray_worker.print_to_stdstream
+    try:
+        keep_stdout_clean()
+        keep_stdout_clean()  # once is enough: not wrapped twice
+        said = {"lines": ["node marked dead"], "pid": "raylet", "is_err": False}
+        ray_worker.print_to_stdstream(said, ignore_prefix=False)
+        out, err = capsys.readouterr()
+        assert out == "" and err.count("node marked dead") == 1, (out, err)
+    finally:
+        ray_worker.print_to_stdstream = before
