@@ -90,6 +90,6 @@ def home_options(
 
 def survives_head(records_uri: str | None) -> bool:
     """Whether the control plane's records are where every node reaches them (``up --ha``:
-    Redis): then its actors are pinned softly to the head, so that Ray restarts them on
-    another node when the head is lost, and they rebuild from those records."""
+    Redis): then its actors may be restarted by Ray on another node when theirs is lost
+    (``home_options``), and they rebuild from those records."""
     return bool(records_uri) and str(records_uri).startswith("redis://")
