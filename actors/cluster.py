@@ -59,14 +59,14 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-def pinned(node_id: str, soft: bool = False) -> Any:
-    """A scheduling strategy keeping an actor on ``node_id`` (the default one if empty);
-    ``soft``: there while that node lives, restarted by Ray on another when it is gone."""
+def pinned(node_id: str) -> Any:
+    """A scheduling strategy keeping an actor or task on ``node_id`` (the default one if
+    empty); one that may move when its node is lost: ``home_options``."""
     if not node_id:
         return "DEFAULT"
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    return NodeAffinitySchedulingStrategy(node_id, soft=soft)
+    return NodeAffinitySchedulingStrategy(node_id, soft=False)
 
 
 NODE_ID_LABEL = "ray.io/node-id"  # a label Ray gives every node: its own id

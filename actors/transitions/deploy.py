@@ -95,7 +95,7 @@ def role_placement(env: EnvironmentRuntime, path: str, nodes: dict[str, str]) ->
     hard (Ray's soft affinity puts a 0-CPU actor elsewhere while the node is busy starting
     workers, as during a deploy): it goes with its node, like its tasks; its parent drives
     its share meanwhile and RECOVER makes it again. Any other lives at the environment's
-    role home (``find_home``: off the head under ``up --ha``, softly, so that Ray restarts
+    role home (``find_home``: off the head under ``up --ha``, by ``home_options``: Ray restarts
     it elsewhere when that node is lost), else on the control node. Answers actor options."""
     if path in nodes:
         return {"scheduling_strategy": NodeAffinitySchedulingStrategy(nodes[path], soft=False)}
