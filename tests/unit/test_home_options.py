@@ -7,7 +7,6 @@ from __future__ import annotations
 from actors.cluster import NODE_ID_LABEL, home_options
 from o2ctl.core.placement import HEAD_LABEL
 
-
 NODE = "ab" * 28  # a node id as Ray writes them (hex)
 
 
