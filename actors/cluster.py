@@ -15,7 +15,7 @@ from typing import Any
 
 import ray
 
-from o2ctl.core.placement import NodeInfo
+from o2ctl.core.placement import HEAD_LABEL, NodeInfo
 
 ATTRIBUTE_LABELS = ("machine_id", "machine_type", "node_class")
 
@@ -59,18 +59,37 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-def pinned(node_id: str, soft: bool = False) -> Any:
-    """A scheduling strategy keeping an actor on ``node_id`` (the default one if empty);
-    ``soft``: there while that node lives, restarted by Ray on another when it is gone."""
+def pinned(node_id: str) -> Any:
+    """A scheduling strategy keeping an actor or task on ``node_id`` (the default one if
+    empty); one that may move when its node is lost: ``home_options``."""
     if not node_id:
         return "DEFAULT"
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    return NodeAffinitySchedulingStrategy(node_id, soft=soft)
+    return NodeAffinitySchedulingStrategy(node_id, soft=False)
+
+
+NODE_ID_LABEL = "ray.io/node-id"  # a label Ray gives every node: its own id
+
+
+def home_options(
+    node_id: str, restartable: bool = False, avoid_head: bool = False
+) -> dict[str, Any]:
+    """Actor options keeping an actor on ``node_id`` (the default node if empty). With
+    ``restartable``: there while that node lives, and restarted by Ray on another when it
+    is lost (a node other than the head first, with ``avoid_head``): Ray's label selector
+    on the node's own id, with fallbacks. (Ray's soft node affinity, tried first, put such
+    0-CPU actors on other nodes from the start while theirs was busy starting workers.)"""
+    if not node_id or not restartable:
+        return {"scheduling_strategy": pinned(node_id)}
+    fallbacks: list[dict[str, Any]] = [{"label_selector": {}}]
+    if avoid_head:
+        fallbacks.insert(0, {"label_selector": {HEAD_LABEL: "!1"}})
+    return {"label_selector": {NODE_ID_LABEL: node_id}, "fallback_strategy": fallbacks}
 
 
 def survives_head(records_uri: str | None) -> bool:
     """Whether the control plane's records are where every node reaches them (``up --ha``:
-    Redis): then its actors are pinned softly to the head, so that Ray restarts them on
-    another node when the head is lost, and they rebuild from those records."""
+    Redis): then its actors may be restarted by Ray on another node when theirs is lost
+    (``home_options``), and they rebuild from those records."""
     return bool(records_uri) and str(records_uri).startswith("redis://")

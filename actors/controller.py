@@ -132,6 +132,10 @@ class ControllerRuntime:
             self, workflow, user_vars, auto_configure, request_id, reclaim, env_id
         )
 
+    async def control_home(self, prefer: str = "") -> str:
+        """Where an environment's roles that span nodes live (``envlife.home``)."""
+        return await envlife.home(self, prefer)
+
     async def _forget(self, env_id: str) -> None:
         await envlife.forget_env(self, env_id)
 

@@ -91,6 +91,7 @@ class EnvironmentRuntime:
         self.roles: dict[str, Any] = {}
         self.role_children: dict[str, dict[str, bool]] = {}
         self.role_states: dict[str, str] = {}
+        self.role_home = ""  # the node of its roles that span nodes (deploy.find_home)
         self._forward: list[dict[str, Any]] = []
         self._flush_scheduled = False
         self._auto_error: asyncio.Task[None] | None = None

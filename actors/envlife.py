@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import ray
 
 from actors import naming
-from actors.cluster import pinned, survives_head
+from actors.cluster import home_options, survives_head
 from actors.environment import EnvironmentActor
 from actors.envstore import ENVIRONMENTS, forget, save_workflow
 from actors.errors import ControlError, DeployFailed, NotFound, Restarting
@@ -29,6 +29,7 @@ from actors.transitions.deploy import deployable, deployable_request
 from o2ctl.core.envrecord import EnvRecord
 from o2ctl.core.errors import InvalidWorkflow
 from o2ctl.core.events import Event
+from o2ctl.core.farm import control_home
 from o2ctl.core.ids import new_id, valid_id
 from o2ctl.templates.model import parse_detectors
 
@@ -84,7 +85,7 @@ async def create(
         name=naming.env_actor(env_id),
         namespace=naming.NAMESPACE,
         lifetime="detached",
-        scheduling_strategy=pinned(ctrl._local_node, soft=survives_head(ctrl.records_uri)),
+        **home_options(await home(ctrl), survives_head(ctrl.records_uri), avoid_head=True),
     ).remote(env_id, ctrl._self(), ctrl.settings)
     ctrl.envs[env_id] = env
     ctrl.events.append(
@@ -112,6 +113,17 @@ async def create(
         await discard(ctrl, env_id, env)
         raise
     return dict(await env.summary.remote())
+
+
+async def home(ctrl: ControllerRuntime, prefer: str = "") -> str:
+    """The node for an environment actor or a role actor spanning nodes: under ``up --ha``
+    (records every node reaches) a farm node other than the head when one has room
+    (``o2ctl.core.farm.control_home``); else, or when none has, the controller's node."""
+    if not survives_head(ctrl.records_uri):
+        return str(ctrl._local_node)
+    nodes = await ctrl._nodes()
+    used = ctrl.registry.usage(ctrl.settings.task_overhead_mb)
+    return control_home(nodes, used, prefer, fallback=ctrl._local_node)
 
 
 async def discard(ctrl: ControllerRuntime, env_id: str, env: Any) -> None:

@@ -24,7 +24,7 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from actors import naming
-from actors.cluster import pinned, survives_head
+from actors.cluster import home_options, survives_head
 from actors.errors import DeployFailed, PortTaken
 from actors.reasons import reason, unwrap
 from actors.role import RoleActor
@@ -90,14 +90,30 @@ def role_nodes(root: Any, placements: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def role_placement(env: EnvironmentRuntime, path: str, nodes: dict[str, str]) -> Any:
-    """A role whose tasks are on one node lives there (it drives them from there); any
-    other on the control node. Held hard (Ray's soft affinity puts a 0-CPU actor elsewhere
-    while the node is busy starting workers, as during a deploy): it goes with its node,
-    like its tasks; its parent drives its share meanwhile and RECOVER makes it again."""
+def role_placement(env: EnvironmentRuntime, path: str, nodes: dict[str, str]) -> dict[str, Any]:
+    """A role whose tasks are on one node lives there (it drives them from there), held
+    hard (Ray's soft affinity puts a 0-CPU actor elsewhere while the node is busy starting
+    workers, as during a deploy): it goes with its node, like its tasks; its parent drives
+    its share meanwhile and RECOVER makes it again. Any other lives at the environment's
+    role home (``find_home``: off the head under ``up --ha``, by ``home_options``: Ray restarts
+    it elsewhere when that node is lost), else on the control node. Answers actor options."""
     if path in nodes:
-        return NodeAffinitySchedulingStrategy(nodes[path], soft=False)
-    return pinned(env.settings.control_node_id, soft=survives_head(env.settings.records_uri))
+        return {"scheduling_strategy": NodeAffinitySchedulingStrategy(nodes[path], soft=False)}
+    home = env.role_home or env.settings.control_node_id
+    return home_options(home, survives_head(env.settings.records_uri), avoid_head=True)
+
+
+async def find_home(env: EnvironmentRuntime) -> None:
+    """Ask the controller where this environment's roles that span nodes go (beside the
+    environment when it is off the head: ``envlife.home``); the control node if it cannot
+    say."""
+    here = ""
+    with contextlib.suppress(Exception):  # not in a Ray worker (plain tests)
+        here = str(ray.get_runtime_context().get_node_id())
+    try:
+        env.role_home = str(await env.controller.control_home.remote(here))
+    except Exception:  # an older controller, or none (plain tests): as before
+        env.role_home = ""
 
 
 def create_roles(env: EnvironmentRuntime, nodes: dict[str, str] | None = None) -> None:
@@ -142,7 +158,11 @@ def remake_roles(env: EnvironmentRuntime, homes: dict[str, str], gone: set[str])
 
 
 def new_role(
-    env: EnvironmentRuntime, path: str, children: dict[str, bool], parent: Any, placement: Any
+    env: EnvironmentRuntime,
+    path: str,
+    children: dict[str, bool],
+    parent: Any,
+    placement: dict[str, Any],
 ) -> Any:
     """The one way a role actor is made (deploy, modify, RECOVER): named after its
     environment and path, detached, reporting to ``parent`` (the environment for the root)."""
@@ -150,7 +170,7 @@ def new_role(
         name=naming.role_actor(env.env_id, path),
         namespace=naming.NAMESPACE,
         lifetime="detached",
-        scheduling_strategy=placement,
+        **placement,
     ).remote(env.env_id, path, children, parent, parent is env.self_handle, env.self_handle)
 
 
@@ -274,6 +294,7 @@ async def _launch(
 async def deploy(env: EnvironmentRuntime) -> None:
     specs = deployable(env.workflow.root.tasks())
     placements = await env.controller.place.remote(env.env_id, _requests(env), env.reclaim)
+    await find_home(env)
     create_roles(
         env,
         role_nodes(

@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 
 import ray
 
-from actors.cluster import pinned, survives_head
 from actors.errors import AdmissionRefused, ModifyRefused
 from actors.reasons import reason, unwrap
 from actors.transitions.activity import run_args
@@ -39,9 +38,11 @@ from actors.transitions.configure import configuration, tcp_purposes
 from actors.transitions.deploy import (
     deployable,
     deployable_request,
+    find_home,
     has_state,
     launch_request,
     new_role,
+    role_placement,
     spec_for,
     start_task,
 )
@@ -328,9 +329,9 @@ async def reconcile_roles(env: EnvironmentRuntime) -> None:
         else:
             parent_path = path.rsplit(".", 1)[0] if "." in path else ""
             parent = env.roles.get(parent_path) or env.self_handle
-            placement = pinned(
-                env.settings.control_node_id, soft=survives_head(env.settings.records_uri)
-            )
+            if not env.role_home:
+                await find_home(env)
+            placement = role_placement(env, path, {})
             env.roles[path] = new_role(env, path, kids, parent, placement)
         env.role_children[path] = kids
 

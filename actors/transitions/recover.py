@@ -23,6 +23,7 @@ from actors.transitions.common import TaskEntry, fan_out, raise_if_failed, updat
 from actors.transitions.deploy import (
     PORT_ATTEMPTS,
     deployable_request,
+    find_home,
     launch_request,
     remake_roles,
     role_homes,
@@ -113,6 +114,7 @@ async def recover(env: EnvironmentRuntime) -> None:
     gone = [e for e in broken if e.lost]  # found on a node that is going away
     if gone:
         errors += await _replace_lost(env, gone)
+    await find_home(env)
     remake_roles(env, homes, {e.node_id for e in lost + gone})
     running = [e for e in env.tasks.values() if e.state == TaskState.RUNNING]
     failures = await fan_out(env, OccEvent.STOP, only=running)

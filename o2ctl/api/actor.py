@@ -6,7 +6,8 @@ the process that started it, like the controller. It runs the grpc.aio server
 RPC becomes awaited calls on the controller actor, with no thread or second event loop in
 between. It binds to 127.0.0.1 unless told otherwise (``start_api`` pins it to the
 caller's node, so that address means the caller's machine); port 0 picks a free port,
-reported by ``address()``.
+reported by ``address()``. Under ``up --ha`` the pinning is soft and Ray restarts it
+(on another node when the head is lost): it serves again on the same port.
 
 The token is generated when not given and written to ``<state dir>/api-token`` (mode
 0600) on that node, where a local CLI finds it; ``stop()`` ends the server and removes
@@ -106,4 +107,18 @@ class ControlApiRuntime:
                 await asyncio.to_thread(remove_token, self.token, self.state_dir)
 
 
-ControlApiActor = ray.remote(num_cpus=0, max_restarts=0)(ControlApiRuntime)
+class ControlApi(ControlApiRuntime):
+    """The Ray actor. Under ``up --ha`` Ray restarts it (``start_api`` gives it
+    ``max_restarts=-1``, a fixed port and token): a restarted one serves again at once, on
+    the same port with the same token, so clients find it where they found it before."""
+
+    async def __init__(self, *args: Any) -> None:  # type: ignore[misc]
+        ControlApiRuntime.__init__(self, *args)
+        if ray.get_runtime_context().was_current_actor_reconstructed:
+            try:
+                await self.start()
+            except Exception as exc:  # `o2ctl up` again calls start(), and says why not
+                log.error("Control API restarted, cannot serve on port %s: %s", self.port, exc)
+
+
+ControlApiActor = ray.remote(num_cpus=0, max_restarts=0)(ControlApi)

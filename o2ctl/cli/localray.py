@@ -98,6 +98,24 @@ def keep_default_sigterm() -> None:
         ray_utils.set_sigterm_handler = lambda handler: None
 
 
+def keep_stdout_clean() -> None:
+    """Ray's messages to a driver (a node "marked dead" while the head is lost, …) go to
+    stderr: stdout is the command's answer (``-o json`` for scripts). Ray prints the
+    cluster's error messages to stdout from a thread of its own (``print_to_stdstream``)."""
+    with contextlib.suppress(Exception):
+        import ray._private.worker as ray_worker
+
+        original = ray_worker.print_to_stdstream
+        if getattr(original, "o2ctl_stderr", False):
+            return
+
+        def to_stderr(data: dict[str, Any], ignore_prefix: bool) -> None:
+            original({**data, "is_err": True}, ignore_prefix)
+
+        to_stderr.o2ctl_stderr = True  # type: ignore[attr-defined]
+        ray_worker.print_to_stdstream = to_stderr
+
+
 def left_behind(known: dict[str, Any] | None) -> str:
     """When the system this state directory started answers no more (its head gone): which
     of its processes are still running, and that ``o2ctl down`` ends them ("" if none)."""

@@ -45,17 +45,23 @@ def client(address: str | None = None) -> Any:
         from o2ctl.cli.remote import RemoteClient
 
         return RemoteClient(endpoint, remote_endpoint["token"] or os.environ.get(TOKEN_ENV))
+    from o2ctl.cli.waitback import HeadWait
+    from o2ctl.config import state_dir
     from o2ctl.core.errors import ControlError
     from o2ctl.sdk import connect
 
     known = localray.remembered()
     target = address or os.environ.get("RAY_ADDRESS") or (known or {}).get("address") or "auto"
-    try:
-        localray.check_answers(target)  # a stopped system: say so now, not after Ray's retries
+    head = HeadWait(state_dir())
+    try:  # a stopped system: said now, not after Ray's retries; one restarting: waited for
+        head.wait_head(target)
     except ControlError as exc:  # the head gone: say also what of ours is left
         raise ControlError(f"{exc}{localray.left_behind(known)}") from None
     localray.keep_default_sigterm()
-    return connect(target, start=False, isolate_cwd=True)
+    localray.keep_stdout_clean()
+    return connect(
+        target, start=False, isolate_cwd=True, on_restart=head.say, restart_reason=head.reason
+    )
 
 
 def _ray_cli() -> str:
@@ -326,6 +332,10 @@ def status(
     from o2ctl.cli import hasup
     from o2ctl.config import state_dir
 
+    head = hasup.describe(state_dir())
+    if output != "json" and any(": restarting" in line for line in head):
+        for line in head:  # what is restarting, said before waiting for it (client)
+            console.print(line)
     info = client(address).info()
     head = hasup.describe(state_dir())
     if output == "json":

@@ -328,3 +328,29 @@ def head_changes(nodes: Iterable[FarmNode], said: set[str]) -> list[tuple[str, F
     )
     back = [("head_back", n) for n in heads if n.alive and any_dead]
     return lost + back
+
+
+def control_home(
+    nodes: Sequence[FarmNode],
+    placed: Mapping[str, Usage] | None = None,
+    prefer: str = "",
+    fallback: str = "",
+) -> str:
+    """The node id for an actor that holds a run but no one node's tasks (an environment, a
+    role whose tasks span nodes): off the head (``HEAD_LABEL``), so that losing the head
+    does not restart it. Among the alive sync nodes with room (under their site limit of
+    tasks) that are not the head: ``prefer`` when it is one of them (a role beside its
+    environment), else the least loaded; ``fallback`` (the controller's node) when none is."""
+    placed = placed or {}
+    probe = Request("control actor")
+    fit = [
+        n
+        for n in nodes
+        if n.labels.get(HEAD_LABEL) != "1"
+        and refusal(n, probe, placed.get(n.node_id, Usage())) is None
+    ]
+    if any(n.node_id == prefer for n in fit):
+        return prefer
+    if not fit:
+        return fallback
+    return min(fit, key=lambda n: _load(n, placed.get(n.node_id, Usage()))).node_id

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from actors import naming
 from actors.errors import ControlError
 from o2ctl.sdk.calls import call, read
 from o2ctl.sdk.client import Client
+from o2ctl.sdk.restart import wait_ready
 
 
 def _use_local_token() -> None:
@@ -63,16 +64,24 @@ def _neutral_cwd(enabled: bool) -> Iterator[None]:
 
 
 def _controller(
-    create: bool, state_dir: str | None, repo: str | None, settings: dict[str, Any] | None
+    create: bool,
+    state_dir: str | None,
+    repo: str | None,
+    settings: dict[str, Any] | None,
+    on_restart: Callable[[str], object] | None = None,
+    restart_reason: Callable[[], str] | None = None,
 ) -> Any:
     try:
-        return ray.get_actor(naming.CONTROLLER, namespace=naming.NAMESPACE)
+        found = ray.get_actor(naming.CONTROLLER, namespace=naming.NAMESPACE)
     except ValueError:
         if not create:
             raise ControlError(
                 "no o2ctl controller is running in this Ray cluster (start one with `o2ctl up`)"
             ) from None
-    from actors.cluster import pinned, survives_head
+    else:  # restarting after a crash: say so and wait (o2ctl.sdk.restart)
+        wait_ready(found, on_restart, restart_reason)
+        return found
+    from actors.cluster import home_options, survives_head
     from actors.controller import ControllerActor
 
     soft = survives_head(os.environ.get("O2CTL_RUNTIME_STORE"))  # up --ha: may leave the head
@@ -81,7 +90,7 @@ def _controller(
         namespace=naming.NAMESPACE,
         lifetime="detached",
         get_if_exists=True,
-        scheduling_strategy=pinned(ray.get_runtime_context().get_node_id(), soft=soft),
+        **home_options(ray.get_runtime_context().get_node_id(), restartable=soft),
     ).remote(state_dir, repo, settings)
     call(read(actor.info).remote(), timeout=120)
     return actor
@@ -96,13 +105,20 @@ def connect(
     settings: dict[str, Any] | None = None,
     num_cpus: int | None = None,
     isolate_cwd: bool = False,
+    on_restart: Callable[[str], object] | None = None,
+    restart_reason: Callable[[], str] | None = None,
     **ray_options: Any,
 ) -> Client:
     """Reach the o2ctl system at ``address`` (``auto``, ``ray://…``), or start a local one.
 
     ``isolate_cwd``: keep this process's working directory out of the workers' import path
     (Ray adds it; the CLI, run from anywhere, must not let ``/tmp/something`` shadow a
-    package in the controller it starts). A notebook keeps Ray's behaviour by default."""
+    package in the controller it starts). A notebook keeps Ray's behaviour by default.
+
+    A controller restarting after a crash (the head lost under ``up --ha``) is waited for,
+    within ``O2CTL_RESTART_WAIT_S``, after saying so once: through ``on_restart`` (default
+    a warning logged), ``restart_reason`` adding what the caller knows of it ("" if
+    nothing; ``o2ctl.sdk.restart``)."""
     if not ray.is_initialized():
         address = address or os.environ.get("O2CTL_RAY_ADDRESS") or os.environ.get("RAY_ADDRESS")
         kwargs: dict[str, Any] = {
@@ -118,4 +134,4 @@ def connect(
                 ray.init(address="local", num_cpus=num_cpus, **kwargs, **ray_options)
             else:
                 ray.init(address="auto", **kwargs)
-    return Client(_controller(start, state_dir, repo, settings))
+    return Client(_controller(start, state_dir, repo, settings, on_restart, restart_reason))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pickle
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from hypothesis import given, settings
@@ -232,3 +232,21 @@ def test_head_lost_and_back_are_said_once_each() -> None:
     assert [(what, n.node_id) for what, n in changes] == [("head_lost", "n0"), ("head_back", "n1")]
     said |= {"n0", "n1"}
     assert head_changes([old, new, flp], said) == []
+
+
+def test_control_actors_go_off_the_head_to_a_farm_node_with_room() -> None:
+    from o2ctl.core.farm import FarmNode, Mode, Usage, control_home
+    from o2ctl.core.placement import HEAD_LABEL
+
+    head = FarmNode("head", "h", "127.0.0.1", labels={HEAD_LABEL: "1"}, cpu=8, max_tasks=2)
+    a = FarmNode("flp1", "a", "127.0.0.1", cpu=1, max_tasks=2)
+    b = FarmNode("flp2", "b", "127.0.0.1", cpu=1, max_tasks=2)
+    assert control_home([head, a, b], fallback="h") == "a"  # least loaded, then by name
+    assert control_home([head, a, b], {"a": Usage(1)}, fallback="h") == "b"
+    assert control_home([head, a, b], prefer="b", fallback="h") == "b"  # beside its env
+    assert control_home([head, a, b], prefer="h", fallback="h") == "a"  # never the head
+    full = {"a": Usage(2), "b": Usage(2)}  # at the site limit: no room
+    assert control_home([head, a, b], full, fallback="h") == "h"
+    dead, pilot = replace(a, alive=False), replace(b, mode=Mode.ASYNC)
+    assert control_home([head, dead, pilot], fallback="h") == "h"
+    assert control_home([head], fallback="h") == "h"  # only the head: the controller's node
