@@ -72,7 +72,7 @@ class System:
 
 
 def _devices(system: System, env_id: str) -> dict[str, int]:
-    shown = system.json("env", "show", env_id)
+    shown = system.json("env", "show", env_id, "--tasks")
     return {t["task_id"]: int(t["pid"]) for t in shown["tasks"]}
 
 
