@@ -33,8 +33,23 @@ def _source() -> tuple[DirSource, str, list[str]]:
     return source, workflow, [f.read_text() for f in files]
 
 
+class _TagsAsValues(yaml.SafeLoader):
+    """Plain YAML, AliECS's tags (``!public``) read as the value they carry: the floor."""
+
+
+def _untagged(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> object:
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+
+
+_TagsAsValues.add_multi_constructor("!", _untagged)
+
+
 def _yaml_floor(texts: list[str]) -> list[object]:
-    return [yaml.safe_load(t) for t in texts]
+    return [yaml.load(t, Loader=_TagsAsValues) for t in texts]  # a SafeLoader
 
 
 def measure(
