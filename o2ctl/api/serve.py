@@ -74,10 +74,16 @@ def start_api(
 
 def stop_api() -> bool:
     """Stop the Control API if one runs; True when one was stopped."""
+    return stop_served(API_ACTOR)
+
+
+def stop_served(name: str) -> bool:
+    """Stop the serving actor ``name`` (the API, the console) if it runs: its ``stop``, then
+    the actor; True when one was stopped."""
     from o2ctl.sdk import call
 
     try:
-        actor = ray.get_actor(API_ACTOR, namespace=naming.NAMESPACE)
+        actor = ray.get_actor(name, namespace=naming.NAMESPACE)
     except ValueError:
         return False
     try:

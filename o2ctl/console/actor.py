@@ -125,14 +125,6 @@ def start_console(api_address: str, api_token: str, host: str = "127.0.0.1", por
 
 def stop_console() -> bool:
     """Stop the console if one runs; True when one was stopped."""
-    from o2ctl.sdk import call
+    from o2ctl.api.serve import stop_served
 
-    try:
-        actor = ray.get_actor(CONSOLE_ACTOR, namespace=naming.NAMESPACE)
-    except ValueError:
-        return False
-    try:
-        call(actor.stop.remote(), timeout=START_TIMEOUT_S)
-    finally:
-        ray.kill(actor)
-    return True
+    return stop_served(CONSOLE_ACTOR)
